@@ -1,0 +1,122 @@
+import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
+import type { RenderedEmail } from '../../render/email.js';
+import { PERSONAL } from '../../render/email.js';
+
+// A MIME message built once per alert; per recipient only the lines that hold personal links and
+// the personal headers are encoded again. This is what lets one worker send at close to the SMTP
+// server's own limit (see bench/). nodemailer's encoders do the encoding.
+const require = createRequire(import.meta.url);
+const qp = require('nodemailer/lib/qp') as { encode(s: string | Buffer): string; wrap(s: string, len: number): string };
+const mimeFuncs = require('nodemailer/lib/mime-funcs') as { encodeWords(value: string, enc: 'Q' | 'B', maxLength: number): string };
+
+export interface PersonalLinks {
+  unsubscribeUrl: string;
+  preferencesUrl: string;
+}
+
+export interface Personalisation extends PersonalLinks {
+  to: string;
+  messageId: string;
+}
+
+type Segment = { static: string } | { dynamic: string };
+
+const MARKERS = [PERSONAL.unsubscribeUrl, PERSONAL.preferencesUrl];
+const encodeQp = (text: string) => qp.wrap(qp.encode(text), 76);
+const fillLinks = (text: string, links: PersonalLinks) =>
+  text.split(PERSONAL.unsubscribeUrl).join(links.unsubscribeUrl).split(PERSONAL.preferencesUrl).join(links.preferencesUrl);
+
+/** Splits a body into runs of lines; runs without markers are encoded now, the rest per recipient. */
+function segment(body: string): Segment[] {
+  const lines = body.replace(/\r?\n/g, '\n').split('\n');
+  const out: Segment[] = [];
+  let run: string[] = [];
+  const flush = () => {
+    if (run.length) out.push({ static: encodeQp(run.join('\r\n')) });
+    run = [];
+  };
+  for (const line of lines) {
+    if (MARKERS.some((m) => line.includes(m))) {
+      flush();
+      out.push({ dynamic: line });
+    } else run.push(line);
+  }
+  flush();
+  return out;
+}
+
+const renderSegments = (segments: Segment[], links: PersonalLinks) =>
+  segments.map((s) => ('static' in s ? s.static : encodeQp(fillLinks(s.dynamic, links)))).join('\r\n');
+
+/** Header values must never carry CR or LF: a stray one would let text inject headers. */
+export function assertHeaderSafe(name: string, value: string): string {
+  if (/[\r\n\u0000]/.test(value)) throw new Error(`header ${name}: must not contain line breaks`);
+  return value;
+}
+
+export interface MimeTemplateOptions {
+  from: string;
+  listId: string;
+  date?: Date;
+}
+
+export class MimeTemplate {
+  private readonly head: string;
+  private readonly boundary: string;
+  private readonly text: Segment[];
+  private readonly html: Segment[];
+
+  constructor(email: RenderedEmail, options: MimeTemplateOptions) {
+    this.boundary = `tocsin-${createHash('sha256').update(email.html).digest('hex').slice(0, 24)}`;
+    this.head = [
+      `From: ${assertHeaderSafe('From', options.from)}`,
+      `Subject: ${mimeFuncs.encodeWords(assertHeaderSafe('Subject', email.subject), 'Q', 52)}`,
+      `Date: ${(options.date ?? new Date()).toUTCString().replace('GMT', '+0000')}`,
+      `List-Id: ${assertHeaderSafe('List-Id', options.listId)}`,
+      'Auto-Submitted: auto-generated',
+      'X-Auto-Response-Suppress: OOF, AutoReply',
+      `Content-Language: ${assertHeaderSafe('Content-Language', email.language)}`,
+      'MIME-Version: 1.0',
+      `Content-Type: multipart/alternative; boundary="${this.boundary}"`,
+    ].join('\r\n');
+    this.text = segment(email.text);
+    this.html = segment(email.html);
+  }
+
+  build(p: Personalisation): Buffer {
+    const b = this.boundary;
+    const message = [
+      this.head,
+      `To: ${assertHeaderSafe('To', p.to)}`,
+      `Message-ID: ${assertHeaderSafe('Message-ID', p.messageId)}`,
+      `List-Unsubscribe: <${assertHeaderSafe('List-Unsubscribe', p.unsubscribeUrl)}>`,
+      'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+      '',
+      `--${b}`,
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      renderSegments(this.text, p),
+      `--${b}`,
+      'Content-Type: text/html; charset=utf-8',
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      renderSegments(this.html, p),
+      `--${b}--`,
+      '',
+    ].join('\r\n');
+    return Buffer.from(message, 'utf8');
+  }
+}
+
+/** Deterministic per (alert, subscriber): a re-send after a crash carries the same Message-ID. */
+export function messageIdFor(alertId: string, subscriberId: number, fromAddress: string): string {
+  const domain = /@([^>\s]+)>?\s*$/.exec(fromAddress)?.[1] ?? 'tocsin.invalid';
+  return `<alert.${alertId}.${subscriberId}@${domain}>`;
+}
+
+/** The bare address inside "Name <addr@host>". */
+export function envelopeAddress(from: string): string {
+  return /<([^>]+)>/.exec(from)?.[1] ?? from.trim();
+}

@@ -1,0 +1,105 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Alert } from '../domain/alert.js';
+import type { WebhookConfig } from '../config/schema.js';
+import { DeliveryError, type AccountChannel, type DeliverContext, type HealthReport, type PostedPart, type RenderedMessage } from './types.js';
+import { deliveryErrorForNetwork, deliveryErrorForStatus, retryAfterToEpochMs } from './http-errors.js';
+
+// Generic signed webhook. The signature works as Stripe's does:
+//   Tocsin-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
+// Receivers recompute it over the raw body, compare in constant time, and reject old timestamps.
+
+export const SIGNATURE_HEADER = 'tocsin-signature';
+
+export function signPayload(secret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): string {
+  const v1 = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+  return `t=${timestamp},v1=${v1}`;
+}
+
+/** For receivers written in JS, and for our tests: checks signature and age (default 5 minutes). */
+export function verifySignature(secret: string, body: string, header: string, toleranceS = 300, now = Date.now()): boolean {
+  const parts = Object.fromEntries(header.split(',').map((kv) => kv.split('=', 2) as [string, string]));
+  const t = Number(parts.t);
+  if (!Number.isInteger(t) || !parts.v1 || Math.abs(now / 1000 - t) > toleranceS) return false;
+  const expected = Buffer.from(signPayload(secret, body, t).split('v1=')[1], 'hex');
+  const given = Buffer.from(parts.v1, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The JSON document a webhook receives: the alert's public fields, nothing about subscribers. */
+export function webhookPayload(alert: Alert) {
+  return {
+    type: 'alert.published',
+    id: alert.id,
+    slug: alert.slug,
+    level: alert.level,
+    countries: alert.countries,
+    region: alert.region ?? null,
+    title: alert.title,
+    summary: alert.summary,
+    body: alert.body,
+    stages: alert.stages,
+    recommendations: alert.recommendations,
+    image: alert.image ?? null,
+    attachments: alert.attachments,
+    canonicalUrl: alert.canonicalUrl ?? null,
+    language: alert.language,
+    issuedAt: alert.issuedAt ?? alert.createdAt,
+    updates: alert.updates ?? null,
+    cancels: alert.cancels ?? null,
+  };
+}
+
+export class WebhookChannel implements AccountChannel {
+  readonly provider = 'webhook';
+  readonly safeToResend = true;
+  readonly id: string;
+
+  constructor(
+    private readonly config: WebhookConfig,
+    private readonly secret: string | undefined,
+  ) {
+    this.id = config.id;
+  }
+
+  render(alert: Alert): RenderedMessage {
+    const text = JSON.stringify(webhookPayload(alert));
+    return { channel: this.id, provider: this.provider, parts: [{ text, length: Buffer.byteLength(text), limit: 1_048_576 }] };
+  }
+
+  async deliver(message: RenderedMessage, context: DeliverContext): Promise<PostedPart> {
+    const body = message.parts[0].text;
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'Tocsin-Webhook/1',
+      'idempotency-key': context.idempotencyKey,
+      'tocsin-event': 'alert.published',
+    };
+    if (this.secret) headers[SIGNATURE_HEADER] = signPayload(this.secret, body);
+    let response: Response;
+    try {
+      response = await fetch(this.config.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.config.timeoutMs) });
+    } catch (err) {
+      // A receiver is told to deduplicate on Idempotency-Key, so even a timeout is safe to retry.
+      const e = deliveryErrorForNetwork(err, true);
+      throw new DeliveryError('transient', e.message, e.options);
+    }
+    const text = (await response.text().catch(() => '')).slice(0, 300);
+    if (!response.ok) {
+      throw deliveryErrorForStatus(response.status, `HTTP ${response.status}${text ? `: ${text}` : ''}`, retryAfterToEpochMs(response.headers.get('retry-after')));
+    }
+    const part = { id: response.headers.get('x-request-id') ?? `HTTP ${response.status}` };
+    await context.onPosted(part);
+    return part;
+  }
+
+  async checkHealth(): Promise<HealthReport> {
+    const checkedAt = new Date().toISOString();
+    if (this.config.secretEnv && !this.secret) return { ok: false, checkedAt, detail: `${this.config.secretEnv} is not set` };
+    try {
+      const response = await fetch(this.config.url, { method: 'HEAD', signal: AbortSignal.timeout(this.config.timeoutMs) });
+      return { ok: response.status < 500, checkedAt, detail: `HEAD answered ${response.status}` };
+    } catch (err) {
+      return { ok: false, checkedAt, detail: `unreachable: ${(err as Error).message}` };
+    }
+  }
+}

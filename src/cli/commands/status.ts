@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { alertStatus, type AlertStatusReport } from '../../publish/status.js';
+import { withContext, fail, print } from '../runtime.js';
+
+export function formatStatus(report: AlertStatusReport): string {
+  const lines: string[] = [];
+  const { alert, counts, publication } = report;
+  const state = report.complete ? 'complete' : publication.state === 'not-started' ? 'not started' : 'in progress';
+  lines.push(`${alert.title}`, `${alert.id}  status: ${alert.status}  delivery: ${state}`);
+  lines.push('');
+  lines.push(`${'channel'.padEnd(20)} ${['total', 'sent', 'failed', 'unknown', 'skipped', 'queued', 'sending', 'retrying'].map((h) => h.padStart(8)).join('')}`);
+  const row = (name: string, c: typeof counts.totals) =>
+    `${name.padEnd(20)} ${[c.total, c.sent, c.failed, c.unknown, c.skipped, c.queued, c.sending, c.retrying].map((n) => String(n).padStart(8)).join('')}`;
+  for (const [channel, c] of Object.entries(counts.channels).sort()) lines.push(row(channel, c));
+  lines.push(row('all', counts.totals));
+  if (report.problems.length > 0) {
+    lines.push('', 'First failures:');
+    for (const p of report.problems) lines.push(`  ${p.channel.padEnd(14)} ${p.target.padEnd(28)} ${p.state.padEnd(8)} ${p.error}`);
+  }
+  return lines.join('\n');
+}
+
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status <id>')
+    .description("per-channel delivery counts for an alert and its first failures")
+    .option('--json', 'print the same JSON as GET /api/alerts/:id/status')
+    .action((id: string, opts: { json?: boolean }) =>
+      withContext(async (ctx) => {
+        const report = await alertStatus(ctx, id);
+        print(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+      }).catch(fail),
+    );
+  program
+    .command('admin-token')
+    .description('print the admin API token (the generated one when TOCSIN_ADMIN_TOKEN is not set)')
+    .action(() =>
+      withContext(async (ctx) => {
+        print(ctx.config.secrets.adminToken);
+      }).catch(fail),
+    );
+}

@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+import { registerServeCommands } from './commands/serve.js';
+import { registerAlertCommands } from './commands/alerts.js';
+import { registerSubscriberCommands } from './commands/subscribers.js';
+import { registerStatusCommand } from './commands/status.js';
+
+const program = new Command('tocsin')
+  .description('Deliver mass-atrocity alerts to subscribers and social accounts, exactly once, with a delivery log.')
+  .version('0.1.0');
+
+registerServeCommands(program);
+registerAlertCommands(program);
+registerSubscriberCommands(program);
+registerStatusCommand(program);
+
+await program.parseAsync(process.argv);

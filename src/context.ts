@@ -1,0 +1,62 @@
+import type { Redis } from 'ioredis';
+import type { Config } from './config/schema.js';
+import { connectRedis } from './store/redis.js';
+import { redisKeys, type Keys } from './store/keys.js';
+import { AlertStore } from './store/alerts.js';
+import { SubscriberStore } from './store/subscribers.js';
+import { Ledger } from './store/ledger.js';
+import { Publications } from './store/publications.js';
+import { Queues } from './queue/queues.js';
+import { createLogger, type Logger } from './log.js';
+import { loadSecret } from './store/secrets.js';
+import { resolveAdminToken } from './store/admin-token.js';
+import { HealthStore } from './store/health.js';
+
+/** Everything a process needs to talk to Tocsin's state, built once at start. */
+export interface Context {
+  config: Config;
+  redis: Redis;
+  keys: Keys;
+  alerts: AlertStore;
+  subscribers: SubscriberStore;
+  ledger: Ledger;
+  publications: Publications;
+  queues: Queues;
+  log: Logger;
+  /** Signs tokens: TOCSIN_SECRET, or one generated once and kept in Redis. */
+  secret: string;
+  health: HealthStore;
+  /** True when TOCSIN_ADMIN_TOKEN was not set and a token was generated into Redis. */
+  adminTokenGenerated: boolean;
+  close(): Promise<void>;
+}
+
+export async function createContext(config: Config, options: { log?: Logger } = {}): Promise<Context> {
+  const log = options.log ?? createLogger(config.log.level);
+  const redis = await connectRedis(config.redis.url);
+  const keys = redisKeys(config.redis.prefix);
+  const queues = new Queues({ url: config.redis.url, maxRetriesPerRequest: null }, keys, config);
+  const secret = await loadSecret(redis, keys, config, log);
+  const admin = await resolveAdminToken(redis, keys, config.secrets.adminToken);
+  config = { ...config, secrets: { ...config.secrets, adminToken: admin.token } };
+  const alerts = new AlertStore(redis, keys);
+  const ledger = new Ledger(redis, keys);
+  return {
+    config,
+    redis,
+    keys,
+    alerts,
+    subscribers: new SubscriberStore(redis, keys),
+    ledger,
+    publications: new Publications(redis, keys),
+    queues,
+    log,
+    secret,
+    health: new HealthStore(redis, keys),
+    adminTokenGenerated: admin.generated,
+    async close() {
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}

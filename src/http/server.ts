@@ -1,0 +1,45 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import type { Context } from '../context.js';
+import { alertRoutes } from './routes/alerts.js';
+import { unsubscribeRoutes } from './routes/unsubscribe.js';
+import { bearerAuth } from './auth.js';
+
+export interface ServerOptions {
+  /** Routes added by other concerns (subscriptions, console, metrics). */
+  plugins?: Array<(app: FastifyInstance, ctx: Context) => Promise<void>>;
+}
+
+/** The HTTP server: admin API behind a bearer token, public subscription pages, health. */
+export async function buildServer(ctx: Context, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: ctx.log.child({ component: 'http' }) as unknown as FastifyBaseLogger,
+    bodyLimit: ctx.config.http.bodyLimitBytes,
+    trustProxy: true,
+    disableRequestLogging: false,
+  });
+  await app.register(formbody);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    // Fastify's own codes (body too large, bad JSON) pass through with their message.
+    const code = error.code ?? (status >= 500 ? 'TOCSIN_ERR_INTERNAL' : 'TOCSIN_ERR_REQUEST');
+    const message = status >= 500 && !error.code?.startsWith('TOCSIN_') ? 'Internal error; the details are in the server log.' : error.message;
+    return reply.code(status).send({ statusCode: status, code, error: message });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ statusCode: 404, code: 'TOCSIN_ERR_NOT_FOUND', error: `No route ${request.method} ${request.url.split('?')[0]}` }));
+
+  app.get('/healthz', async () => {
+    await ctx.redis.ping();
+    return { ok: true };
+  });
+
+  await app.register(async (admin) => {
+    admin.addHook('onRequest', bearerAuth(ctx.config.secrets.adminToken));
+    await admin.register(alertRoutes, { ctx });
+  });
+  await app.register(unsubscribeRoutes, { ctx });
+  for (const plugin of options.plugins ?? []) await app.register(async (scope) => plugin(scope, ctx));
+  return app;
+}

@@ -1,0 +1,31 @@
+import type { Context } from '../context.js';
+import type { Alert, AlertStatus } from '../domain/alert.js';
+import { errors } from '../errors.js';
+import { jobIds } from '../queue/jobs.js';
+
+export type PublishResult =
+  | { outcome: 'queued'; alert: Alert }
+  | { outcome: 'already'; alert: Alert; message: string };
+
+const PUBLISHABLE: readonly AlertStatus[] = ['draft', 'approved', 'scheduled'];
+const IN_PROGRESS: readonly AlertStatus[] = ['publishing', 'published', 'corrected'];
+
+/**
+ * Moves the alert to `publishing` and queues its one publish job. Publishing an alert that is
+ * already publishing or published changes nothing and says so.
+ */
+export async function publishAlert(ctx: Context, idOrSlug: string, actor = 'cli'): Promise<PublishResult> {
+  const alert = await ctx.alerts.require(idOrSlug);
+  const { changed, previous } = await ctx.alerts.transition(alert.id, PUBLISHABLE, 'publishing', { publishRequestedBy: actor });
+  if (!changed) {
+    if (previous && IN_PROGRESS.includes(previous)) {
+      // Re-adding the deterministic job id is a no-op if it exists, and recovers a lost enqueue.
+      if (previous === 'publishing') await ctx.queues.addPublish({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));
+      return { outcome: 'already', alert: { ...alert, status: previous }, message: `Alert ${alert.slug} is already ${previous}; nothing was sent again.` };
+    }
+    throw errors.ALERT_NOT_PUBLISHABLE(alert.slug, previous ?? 'missing');
+  }
+  await ctx.queues.addPublish({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));
+  await ctx.redis.xadd(ctx.keys.activity(), 'MAXLEN', '~', '10000', '*', 'type', 'publish-requested', 'alert', alert.id, 'actor', actor);
+  return { outcome: 'queued', alert: { ...alert, status: 'publishing' } };
+}

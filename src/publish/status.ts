@@ -1,0 +1,56 @@
+import type { Context } from '../context.js';
+import type { Alert } from '../domain/alert.js';
+import { maskEmail } from '../domain/subscriber.js';
+import type { AlertCounts } from '../store/ledger.js';
+import type { PublicationState } from '../store/publications.js';
+import { EMAIL_CHANNEL } from './rendered.js';
+
+export interface DeliveryProblem {
+  channel: string;
+  /** Masked address for email, account id otherwise. */
+  target: string;
+  state: string;
+  error: string;
+  attempts: number;
+  at: string;
+}
+
+export interface AlertStatusReport {
+  alert: Pick<Alert, 'id' | 'slug' | 'title' | 'status' | 'level' | 'countries'> & { publishedAt?: string };
+  publication: PublicationState;
+  /** True once fan-out finished and every delivery has an outcome. */
+  complete: boolean;
+  counts: AlertCounts;
+  problems: DeliveryProblem[];
+}
+
+/** The one status document shared by the API, the CLI and the console. */
+export async function alertStatus(ctx: Context, idOrSlug: string, problemLimit = 20): Promise<AlertStatusReport> {
+  const alert = await ctx.alerts.require(idOrSlug);
+  const [publication, counts, problems] = await Promise.all([
+    ctx.publications.get(alert.id),
+    ctx.ledger.counts(alert.id),
+    ctx.ledger.problems(alert.id, problemLimit),
+  ]);
+  const masked = await Promise.all(
+    problems.map(async (p) => {
+      if (p.channel !== EMAIL_CHANNEL) return p.target;
+      const sub = await ctx.subscribers.get(Number(p.target));
+      return sub ? maskEmail(sub.email) : `subscriber #${p.target} (erased)`;
+    }),
+  );
+  return {
+    alert: { id: alert.id, slug: alert.slug, title: alert.title, status: alert.status, level: alert.level, countries: alert.countries, ...(alert.publishedAt ? { publishedAt: alert.publishedAt } : {}) },
+    publication,
+    complete: publication.state === 'fanned-out' && counts.outstanding === 0,
+    counts,
+    problems: problems.map((p, i) => ({
+      channel: p.channel,
+      target: p.channel === EMAIL_CHANNEL ? masked[i] : p.channel,
+      state: p.entry.state,
+      error: p.entry.error ?? '',
+      attempts: p.entry.attempts,
+      at: new Date(p.entry.updatedAt).toISOString(),
+    })),
+  };
+}

@@ -1,0 +1,92 @@
+import type { Redis } from 'ioredis';
+import type { Alert, AlertStatus } from '../domain/alert.js';
+import type { Keys } from './keys.js';
+import { errors } from '../errors.js';
+
+const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export class AlertStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  /** Stores a new alert; the slug must be free. */
+  async create(alert: Alert): Promise<Alert> {
+    const claimed = await this.redis.set(this.keys.alertSlug(alert.slug), alert.id, 'NX');
+    if (claimed !== 'OK') throw errors.ALERT_EXISTS(alert.slug);
+    const { status, updatedAt, ...doc } = alert;
+    await this.redis
+      .multi()
+      .hset(this.keys.alert(alert.id), { doc: JSON.stringify(doc), status, updatedAt })
+      .zadd(this.keys.alertIndex(), 0, alert.id)
+      .exec();
+    return alert;
+  }
+
+  async get(idOrSlug: string): Promise<Alert | null> {
+    const id = ULID_RE.test(idOrSlug) ? idOrSlug : await this.redis.get(this.keys.alertSlug(idOrSlug));
+    if (!id) return null;
+    return decode(await this.redis.hgetall(this.keys.alert(id)));
+  }
+
+  async require(idOrSlug: string): Promise<Alert> {
+    const alert = await this.get(idOrSlug);
+    if (!alert) throw errors.ALERT_NOT_FOUND(idOrSlug);
+    return alert;
+  }
+
+  /** Newest first. Ids are ULIDs, so lexical order is creation order. */
+  async list(options: { limit?: number; before?: string } = {}): Promise<Alert[]> {
+    const max = options.before ? `(${options.before}` : '+';
+    const ids = await this.redis.zrevrangebylex(this.keys.alertIndex(), max, '-', 'LIMIT', 0, options.limit ?? 50);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.alert(id));
+    const rows = (await pipeline.exec()) ?? [];
+    return rows.map(([, row]) => decode(row as Record<string, string>)).filter((a): a is Alert => a !== null);
+  }
+
+  /**
+   * Moves an alert from one of `from` to `to` atomically and returns whether it moved.
+   * Two publishers racing on the same alert: exactly one sees changed=true.
+   */
+  async transition(
+    id: string,
+    from: readonly AlertStatus[],
+    to: AlertStatus,
+    extra: Record<string, string> = {},
+  ): Promise<{ changed: boolean; previous: AlertStatus | null }> {
+    const fields = Object.entries({ ...extra, updatedAt: new Date().toISOString() }).flat();
+    const previous = (await this.redis.eval(
+      TRANSITION_LUA,
+      1,
+      this.keys.alert(id),
+      to,
+      String(from.length),
+      ...from,
+      ...fields,
+    )) as [number, string | null];
+    return { changed: previous[0] === 1, previous: previous[1] as AlertStatus | null };
+  }
+}
+
+// KEYS[1] alert hash; ARGV: to, nFrom, from..., field, value, ...
+const TRANSITION_LUA = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {0, false} end
+local n = tonumber(ARGV[2])
+for i = 3, 2 + n do
+  if ARGV[i] == status then
+    redis.call('HSET', KEYS[1], 'status', ARGV[1])
+    for j = 3 + n, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
+    return {1, status}
+  end
+end
+return {0, status}
+`;
+
+function decode(row: Record<string, string> | null): Alert | null {
+  if (!row || !row.doc) return null;
+  const { doc, ...state } = row;
+  return { ...(JSON.parse(doc) as Alert), ...state } as Alert;
+}

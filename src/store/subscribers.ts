@@ -1,0 +1,170 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from './keys.js';
+import { matchesPreferences, type Alert } from '../domain/alert.js';
+import { normaliseEmail, type MinLevel, type Subscriber, type SubscriberStatus } from '../domain/subscriber.js';
+
+// Stored form, one small hash per subscriber (Redis keeps it as a compact listpack):
+//   e email, c countries ("*" or "KZ,UA"), l min level, s status, g language,
+//   t created (epoch s), f confirmed (epoch s), o consent source, v form version.
+// Ids come from a counter, so paging by id is a stable order that new subscribers only extend.
+
+const FIELD = { email: 'e', countries: 'c', minLevel: 'l', status: 's', language: 'g', createdAt: 't', confirmedAt: 'f', consentSource: 'o', formVersion: 'v' } as const;
+
+// KEYS: seq, by-email. ARGV: normalised email, record prefix, field, value...
+const CREATE_LUA = `
+local existing = redis.call('HGET', KEYS[2], ARGV[1])
+if existing then return {tonumber(existing), 0} end
+local id = redis.call('INCR', KEYS[1])
+local fields = {}
+for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', ARGV[2] .. id, unpack(fields))
+redis.call('HSET', KEYS[2], ARGV[1], id)
+return {id, 1}
+`;
+
+export type NewSubscriber = Omit<Subscriber, 'id' | 'createdAt'> & { createdAt?: number };
+
+function encode(sub: Partial<Subscriber>): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (sub.email !== undefined) out[FIELD.email] = sub.email;
+  if (sub.countries !== undefined) out[FIELD.countries] = sub.countries === '*' ? '*' : sub.countries.join(',');
+  if (sub.minLevel !== undefined) out[FIELD.minLevel] = sub.minLevel;
+  if (sub.status !== undefined) out[FIELD.status] = sub.status;
+  if (sub.language !== undefined) out[FIELD.language] = sub.language;
+  if (sub.createdAt !== undefined) out[FIELD.createdAt] = String(sub.createdAt);
+  if (sub.confirmedAt !== undefined) out[FIELD.confirmedAt] = String(sub.confirmedAt);
+  if (sub.consentSource !== undefined) out[FIELD.consentSource] = sub.consentSource;
+  if (sub.formVersion !== undefined) out[FIELD.formVersion] = sub.formVersion;
+  return out;
+}
+
+const parseCountries = (raw: string): string[] | '*' => (raw === '*' ? '*' : raw.split(',').filter(Boolean));
+
+function decode(id: number, row: Record<string, string>): Subscriber | null {
+  if (!row[FIELD.email]) return null;
+  return {
+    id,
+    email: row[FIELD.email],
+    countries: parseCountries(row[FIELD.countries] ?? '*'),
+    minLevel: (row[FIELD.minLevel] ?? 'all') as MinLevel,
+    status: (row[FIELD.status] ?? 'pending') as SubscriberStatus,
+    language: row[FIELD.language] ?? 'en',
+    createdAt: Number(row[FIELD.createdAt] ?? 0),
+    ...(row[FIELD.confirmedAt] ? { confirmedAt: Number(row[FIELD.confirmedAt]) } : {}),
+    consentSource: row[FIELD.consentSource] ?? 'unknown',
+    ...(row[FIELD.formVersion] ? { formVersion: row[FIELD.formVersion] } : {}),
+  };
+}
+
+export interface Recipient {
+  id: number;
+  email: string;
+  language: string;
+}
+
+export class SubscriberStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  /** Creates the subscriber unless the address exists; returns its id and whether it was created. */
+  async create(sub: NewSubscriber): Promise<{ id: number; created: boolean }> {
+    const record = encode({ ...sub, createdAt: sub.createdAt ?? Math.floor(Date.now() / 1000) });
+    const [id, created] = (await this.redis.eval(
+      CREATE_LUA,
+      2,
+      this.keys.subscriberSeq(),
+      this.keys.subscriberByEmail(),
+      normaliseEmail(sub.email),
+      this.keys.subscriber(0).slice(0, -1),
+      ...Object.entries(record).flat(),
+    )) as [number, number];
+    return { id, created: created === 1 };
+  }
+
+  async update(id: number, changes: Partial<Omit<Subscriber, 'id' | 'email'>>): Promise<void> {
+    const fields = encode(changes);
+    if (Object.keys(fields).length > 0) await this.redis.hset(this.keys.subscriber(id), fields);
+  }
+
+  async get(id: number): Promise<Subscriber | null> {
+    return decode(id, await this.redis.hgetall(this.keys.subscriber(id)));
+  }
+
+  async idByEmail(email: string): Promise<number | null> {
+    const id = await this.redis.hget(this.keys.subscriberByEmail(), normaliseEmail(email));
+    return id ? Number(id) : null;
+  }
+
+  async getByEmail(email: string): Promise<Subscriber | null> {
+    const id = await this.idByEmail(email);
+    return id ? this.get(id) : null;
+  }
+
+  async lastId(): Promise<number> {
+    return Number((await this.redis.get(this.keys.subscriberSeq())) ?? 0);
+  }
+
+  /** Every subscriber in id order, a page at a time. */
+  async *scan(options: { fromId?: number; pageSize?: number } = {}): AsyncGenerator<Subscriber> {
+    const pageSize = options.pageSize ?? 1000;
+    const last = await this.lastId();
+    for (let start = options.fromId ?? 1; start <= last; start += pageSize) {
+      const pipeline = this.redis.pipeline();
+      const end = Math.min(last, start + pageSize - 1);
+      for (let id = start; id <= end; id++) pipeline.hgetall(this.keys.subscriber(id));
+      const rows = (await pipeline.exec()) ?? [];
+      for (let i = 0; i < rows.length; i++) {
+        const sub = decode(start + i, rows[i][1] as Record<string, string>);
+        if (sub) yield sub;
+      }
+    }
+  }
+
+  /**
+   * Confirmed subscribers who want this alert, with id > afterId, in id order, up to `limit`.
+   * Returns the ids and the last id examined, so a fan-out can resume exactly where it stopped.
+   */
+  async matching(alert: Pick<Alert, 'level' | 'countries'>, afterId: number, limit: number, pageSize = 1000): Promise<{ ids: number[]; lastExamined: number; done: boolean }> {
+    const last = await this.lastId();
+    const ids: number[] = [];
+    let examined = afterId;
+    while (examined < last) {
+      const start = examined + 1;
+      const end = Math.min(last, examined + pageSize);
+      const pipeline = this.redis.pipeline();
+      for (let id = start; id <= end; id++) pipeline.hmget(this.keys.subscriber(id), FIELD.status, FIELD.countries, FIELD.minLevel);
+      const rows = (await pipeline.exec()) ?? [];
+      for (let i = 0; i < rows.length; i++) {
+        const [status, countries, minLevel] = rows[i][1] as Array<string | null>;
+        const id = start + i;
+        if (status === 'confirmed' && countries !== null && matchesPreferences(alert, { countries: parseCountries(countries), minLevel: (minLevel ?? 'all') as MinLevel })) {
+          ids.push(id);
+          if (ids.length === limit) return { ids, lastExamined: id, done: id >= last };
+        }
+      }
+      examined = end;
+    }
+    return { ids, lastExamined: examined, done: true };
+  }
+
+  /** Addresses and state needed to send to these ids right now; anyone not confirmed is left out. */
+  async recipients(ids: number[]): Promise<Map<number, Recipient>> {
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hmget(this.keys.subscriber(id), FIELD.email, FIELD.status, FIELD.language);
+    const rows = (await pipeline.exec()) ?? [];
+    const out = new Map<number, Recipient>();
+    rows.forEach(([, row], i) => {
+      const [email, status, language] = row as Array<string | null>;
+      if (email && status === 'confirmed') out.set(ids[i], { id: ids[i], email, language: language ?? 'en' });
+    });
+    return out;
+  }
+
+  async countByStatus(): Promise<Record<SubscriberStatus, number>> {
+    const counts: Record<SubscriberStatus, number> = { pending: 0, confirmed: 0, unsubscribed: 0, bounced: 0, complained: 0 };
+    for await (const sub of this.scan()) counts[sub.status]++;
+    return counts;
+  }
+}

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { createContext, type Context } from '../../src/context.js';
+import { createLogger } from '../../src/log.js';
+import type { Config } from '../../src/config/schema.js';
+
+export const testRedisUrl = (): string => inject('redisUrl');
+
+/** A unique key prefix per test context, on the suite's private Redis. */
+export const uniquePrefix = (name: string): string => `t-${name}-${randomBytes(4).toString('hex')}`;
+
+export function testConfig(name: string, overrides: Record<string, unknown> = {}): Config {
+  const base = {
+    redis: { url: testRedisUrl(), prefix: uniquePrefix(name) },
+    log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
+    http: { port: 0, publicUrl: 'http://127.0.0.1:8080' },
+    workers: { lockDurationMs: 2000, stalledIntervalMs: 1000 },
+    email: { retry: { baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 40 } },
+    retry: { baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 5 },
+  };
+  return loadConfig({ path: '/dev/null', env: { TOCSIN_SECRET: 'test-secret-test-secret-test-secret-0123', TOCSIN_ADMIN_TOKEN: 'test-admin-token-0123456789' }, overrides: deepMerge(base, overrides) });
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev) ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+export async function testContext(name: string, overrides: Record<string, unknown> = {}): Promise<Context> {
+  const config = testConfig(name, overrides);
+  return createContext(config, { log: createLogger(config.log.level) });
+}
+
+/** Deletes every key under the context's prefix (and only those). */
+export async function dropPrefix(ctx: Context): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', `${ctx.config.redis.prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await ctx.redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 30_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}

@@ -1,0 +1,83 @@
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
+
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  raw: Buffer;
+}
+
+export interface SmtpBehaviour {
+  /** Reply to RCPT TO for this address, e.g. "550 5.1.1 mailbox unavailable". */
+  rejectRecipient?: (address: string) => { code: number; message: string } | undefined;
+}
+
+/** A real SMTP server (the smtp-server package) that keeps what it receives, for tests. */
+export class TestSmtpServer {
+  readonly received: ReceivedMail[] = [];
+  behaviour: SmtpBehaviour = {};
+  private server?: SMTPServer;
+  port = 0;
+
+  async start(port = 0): Promise<this> {
+    const options: SMTPServerOptions = {
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      size: 10 * 1024 * 1024,
+      onRcptTo: (address, _session, callback) => {
+        const reject = this.behaviour.rejectRecipient?.(address.address);
+        if (reject) {
+          const err = new Error(reject.message) as Error & { responseCode: number };
+          err.responseCode = reject.code;
+          return callback(err);
+        }
+        callback();
+      },
+      onData: (stream, session, callback) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          this.received.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw: Buffer.concat(chunks),
+          });
+          callback();
+        });
+      },
+    };
+    this.server = new SMTPServer(options);
+    this.server.on('error', () => {});
+    await new Promise<void>((resolve, reject) => {
+      this.server!.listen(port, '127.0.0.1', () => resolve());
+      this.server!.server.once('error', reject);
+    });
+    this.port = (this.server.server.address() as { port: number }).port;
+    return this;
+  }
+
+  get url(): string {
+    return `smtp://127.0.0.1:${this.port}`;
+  }
+
+  /** Stops listening (connections are refused) but keeps what was received. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Starts again on the same port. */
+  async restart(): Promise<void> {
+    await this.start(this.port);
+  }
+
+  recipients(): string[] {
+    return this.received.flatMap((m) => m.to);
+  }
+
+  parse(mail: ReceivedMail): Promise<ParsedMail> {
+    return simpleParser(mail.raw);
+  }
+}

@@ -1,0 +1,49 @@
+import type { Job } from 'bullmq';
+import type { Context } from '../src/context.js';
+import type { AccountChannel } from '../src/channels/types.js';
+import type { PublishJob } from '../src/queue/jobs.js';
+import { jobIds } from '../src/queue/jobs.js';
+import { EMAIL_CHANNEL, storeRenderedOnce } from '../src/publish/rendered.js';
+
+/**
+ * Renders every channel's message once, then fans out: one job per account on that account's
+ * queue, and email batch jobs over matching confirmed subscribers in id order. Re-running it
+ * adds nothing: rendered messages are stored once, job ids are deterministic, the ledger only
+ * adds new targets, and the fan-out resumes from its saved cursor.
+ */
+export function createPublishProcessor(ctx: Context, accounts: Map<string, AccountChannel>) {
+  return async (job: Job<PublishJob>): Promise<{ batches: number; recipients: number }> => {
+    const { alertId } = job.data;
+    const alert = await ctx.alerts.get(alertId);
+    if (!alert || alert.status !== 'publishing') return { batches: 0, recipients: 0 };
+    await ctx.publications.start(alertId);
+
+    for (const [channel, adapter] of accounts) {
+      await storeRenderedOnce(ctx, alert, channel, () => adapter.render(alert));
+      await ctx.ledger.enqueue(alertId, channel, ['post']);
+      await ctx.queues.addAccountPost({ kind: 'account-post', alertId, channel }, jobIds.accountPost(alertId));
+    }
+
+    let pub = await ctx.publications.get(alertId);
+    if (ctx.config.email.enabled && pub.state !== 'fanned-out') {
+      await storeRenderedOnce(ctx, alert, EMAIL_CHANNEL);
+      let cursor = pub.cursor;
+      for (;;) {
+        const page = await ctx.subscribers.matching(alert, cursor, ctx.config.email.batchSize);
+        if (page.ids.length > 0) {
+          // Ledger first: the alert cannot be counted finished while this batch is outstanding.
+          await ctx.ledger.enqueue(alertId, EMAIL_CHANNEL, page.ids.map(String));
+          await ctx.queues.addEmailBatch({ kind: 'email-batch', alertId, subscriberIds: page.ids }, jobIds.emailBatch(alertId, page.ids[0]));
+          await ctx.publications.advance(alertId, page.lastExamined, page.ids.length);
+        }
+        cursor = page.lastExamined;
+        if (page.done) break;
+      }
+    }
+    await ctx.publications.markFannedOut(alertId);
+    await ctx.publications.finishIfComplete(alertId);
+    pub = await ctx.publications.get(alertId);
+    ctx.log.info({ alertId, batches: pub.batches, recipients: pub.recipients, accounts: accounts.size }, 'fan-out complete');
+    return { batches: pub.batches, recipients: pub.recipients };
+  };
+}
