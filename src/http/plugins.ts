@@ -1,8 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import type { AccountChannel } from '../channels/types.js';
+import { subscriptionRoutes } from '../subscriptions/routes.js';
+import { consoleRoutes } from '../console/routes.js';
 
-/** Optional route groups mounted on the server (subscriptions, console, metrics). */
-export function serverPlugins(_accounts: Map<string, AccountChannel>): Array<(app: FastifyInstance, ctx: Context) => Promise<void>> {
-  return [];
+export type ServerPlugin = (app: FastifyInstance, ctx: Context) => Promise<void>;
+
+/** Route groups mounted on the server besides the core API: public subscription pages, the console. */
+export function serverPlugins(accounts: Map<string, AccountChannel>): ServerPlugin[] {
+  return [subscriptionRoutes, (app, ctx) => consoleRoutes(app, ctx, accounts)];
 }

@@ -4,10 +4,11 @@ import type { Context } from '../context.js';
 import { alertRoutes } from './routes/alerts.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import { bearerAuth } from './auth.js';
+import type { ServerPlugin } from './plugins.js';
 
 export interface ServerOptions {
-  /** Routes added by other concerns (subscriptions, console, metrics). */
-  plugins?: Array<(app: FastifyInstance, ctx: Context) => Promise<void>>;
+  /** Routes added by other concerns (subscriptions, console, metrics); see plugins.ts. */
+  plugins?: ServerPlugin[];
 }
 
 /** The HTTP server: admin API behind a bearer token, public subscription pages, health. */
