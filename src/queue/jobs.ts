@@ -15,5 +15,5 @@ export const jobIds = {
   publish: (alertId: string) => `publish-${alertId}`,
   emailBatch: (alertId: string, firstSubscriberId: number) => `${alertId}-s${firstSubscriberId}`,
   accountPost: (alertId: string) => `${alertId}-post`,
-  retry: (base: string, round: number) => `${base}-retry${round}`,
+  retry: (base: string, round: string) => `${base}-retry-${round}`,
 };

@@ -1,0 +1,63 @@
+import type { Context } from '../context.js';
+import { jobIds } from '../queue/jobs.js';
+import { EMAIL_CHANNEL } from './rendered.js';
+
+export interface RetryResult {
+  /** Targets moved back to queued, per channel. */
+  requeued: Record<string, number>;
+  jobs: number;
+}
+
+/**
+ * Re-queues only the failed deliveries of an alert (one channel or all). Sent, unknown and
+ * skipped deliveries are never touched; the ledger moves failed -> queued atomically, so two
+ * staff pressing "retry" at once requeue each target once.
+ */
+export async function retryFailed(ctx: Context, alertIdOrSlug: string, channel?: string): Promise<RetryResult> {
+  const alert = await ctx.alerts.require(alertIdOrSlug);
+  const channels = channel ? [channel] : await ctx.ledger.channels(alert.id);
+  const result: RetryResult = { requeued: {}, jobs: 0 };
+  const round = Date.now().toString(36);
+  for (const ch of channels) {
+    const failed = await ctx.ledger.targetsInState(alert.id, ch, 'failed');
+    const moved = await ctx.ledger.reopen(alert.id, ch, failed, 'failed', 'queued');
+    if (moved.length === 0) continue;
+    result.requeued[ch] = moved.length;
+    result.jobs += await queueDeliveries(ctx, alert.id, ch, moved, round);
+  }
+  if (result.jobs > 0) {
+    await ctx.publications.reopenIfNeeded(alert.id);
+    await ctx.redis.xadd(ctx.keys.activity(), 'MAXLEN', '~', '10000', '*', 'type', 'retry', 'alert', alert.id, 'requeued', JSON.stringify(result.requeued));
+  }
+  return result;
+}
+
+/**
+ * Staff decision on an `unknown` delivery: `sent` when they checked the provider and found it,
+ * `resend` to send it again (accepting the risk of a duplicate).
+ */
+export async function resolveUnknown(ctx: Context, alertId: string, channel: string, targets: string[], decision: 'sent' | 'resend'): Promise<number> {
+  const moved = await ctx.ledger.reopen(alertId, channel, targets, 'unknown', decision === 'sent' ? 'sent' : 'queued');
+  if (decision === 'resend' && moved.length > 0) {
+    await queueDeliveries(ctx, alertId, channel, moved, Date.now().toString(36));
+    await ctx.publications.reopenIfNeeded(alertId);
+  }
+  if (decision === 'sent') await ctx.publications.finishIfComplete(alertId);
+  return moved.length;
+}
+
+async function queueDeliveries(ctx: Context, alertId: string, channel: string, targets: string[], round: string): Promise<number> {
+  if (channel !== EMAIL_CHANNEL) {
+    await ctx.queues.addAccountPost({ kind: 'account-post', alertId, channel }, jobIds.retry(jobIds.accountPost(alertId), round));
+    return 1;
+  }
+  const ids = targets.map(Number).sort((a, b) => a - b);
+  const size = ctx.config.email.batchSize;
+  let jobs = 0;
+  for (let i = 0; i < ids.length; i += size) {
+    const batch = ids.slice(i, i + size);
+    await ctx.queues.addEmailBatch({ kind: 'email-batch', alertId, subscriberIds: batch }, jobIds.retry(jobIds.emailBatch(alertId, batch[0]), round));
+    jobs++;
+  }
+  return jobs;
+}
