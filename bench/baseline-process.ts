@@ -1,0 +1,88 @@
+import { createRequire } from 'node:module';
+import nodemailer from 'nodemailer';
+import type { RenderedEmail } from '../src/render/email.js';
+import { personalise } from '../src/render/email.js';
+import { personalLinks } from '../src/publish/links.js';
+import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET } from './lib/config.js';
+
+// The two baselines, each in a process of its own like the pipeline's worker:
+//   loop: nodemailer sendMail with the full message object per recipient (nodemailer builds the
+//         MIME every time), `concurrency` calls in flight at once;
+//   raw:  one MIME buffer built once, sent to every recipient with sendMail({envelope, raw}).
+// Both over an SMTP pool of `maxConnections`, like the pipeline.
+
+const require = createRequire(import.meta.url);
+const MailComposer = require('nodemailer/lib/mail-composer') as new (mail: object) => { compile(): { build(): Promise<Buffer> } };
+
+export interface BaselineJob {
+  type: 'start';
+  mode: 'loop' | 'raw';
+  n: number;
+  smtpUrl: string;
+  maxConnections: number;
+  concurrency: number;
+  email: RenderedEmail;
+  recipientFor: string; // "loop{i}@example.org" pattern: {i} is replaced by the index
+}
+
+const links = { config: { http: { publicUrl: BENCH_PUBLIC_URL } }, secret: BENCH_SECRET } as Parameters<typeof personalLinks>[0];
+const listId = `<alerts.${new URL(BENCH_PUBLIC_URL).hostname}>`;
+const envelopeFrom = /<([^>]+)>/.exec(BENCH_FROM)?.[1] as string;
+
+function message(email: RenderedEmail, i: number, to: string) {
+  const personal = personalLinks(links, i);
+  return {
+    from: BENCH_FROM,
+    to,
+    subject: email.subject,
+    text: personalise(email.text, personal),
+    html: personalise(email.html, personal),
+    messageId: `<alert.bench.${i}@bench.example.org>`,
+    headers: {
+      'List-Id': listId,
+      'List-Unsubscribe': `<${personal.unsubscribeUrl}>`,
+      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      'Auto-Submitted': 'auto-generated',
+      'X-Auto-Response-Suppress': 'OOF, AutoReply',
+      'Content-Language': email.language,
+    },
+  };
+}
+
+async function run(job: BaselineJob) {
+  const transporter = nodemailer.createTransport({ url: job.smtpUrl, pool: true, maxConnections: job.maxConnections, maxMessages: 10_000 } as nodemailer.TransportOptions);
+  const rcpt = (i: number) => job.recipientFor.replace('{i}', String(i));
+  const raw = job.mode === 'raw' ? await new MailComposer(message(job.email, 0, rcpt(0))).compile().build() : undefined;
+  let next = 0;
+  let errors = 0;
+  let firstError = '';
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const sender = async () => {
+    for (let i = next++; i < job.n; i = next++) {
+      const to = rcpt(i);
+      try {
+        if (raw) await transporter.sendMail({ envelope: { from: envelopeFrom, to: [to] }, raw });
+        else await transporter.sendMail(message(job.email, i, to));
+      } catch (err) {
+        errors++;
+        firstError ||= (err as Error).message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: job.concurrency }, sender));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  transporter.close();
+  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, errors, firstError, messageBytes: raw?.length };
+}
+
+process.on('message', (m: BaselineJob) => {
+  if (m.type !== 'start') return;
+  run(m).then(
+    (result) => process.send?.({ type: 'done', ...result }, () => process.exit(0)),
+    (err: Error) => process.send?.({ type: 'error', message: err.message }, () => process.exit(1)),
+  );
+});
+process.on('disconnect', () => process.exit(1));
+process.send?.({ type: 'ready' });

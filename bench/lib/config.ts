@@ -1,0 +1,36 @@
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+
+// One configuration for every process of a run; children get the overrides through the
+// environment (BENCH_CONFIG) and build exactly the same Config.
+
+export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret-0123';
+export const BENCH_FROM = 'Tocsin Bench <alerts@bench.example.org>';
+export const BENCH_PUBLIC_URL = 'https://alerts.example.org';
+
+export interface Tuning {
+  batchSize: number;
+  concurrency: number;
+  sendConcurrency: number;
+  maxConnections: number;
+}
+
+export function benchOverrides(redisUrl: string, smtpUrl: string, prefix: string, tuning: Tuning): Record<string, unknown> {
+  return {
+    redis: { url: redisUrl, prefix },
+    http: { publicUrl: BENCH_PUBLIC_URL },
+    log: { level: 'warn' },
+    email: {
+      smtpUrl,
+      from: BENCH_FROM,
+      batchSize: tuning.batchSize,
+      concurrency: tuning.concurrency,
+      sendConcurrency: tuning.sendConcurrency,
+      pool: { maxConnections: tuning.maxConnections },
+    },
+  };
+}
+
+export function benchConfig(overrides: Record<string, unknown>): Config {
+  return loadConfig({ path: '/dev/null', env: { TOCSIN_SECRET: BENCH_SECRET, TOCSIN_ADMIN_TOKEN: 'bench-admin-token-0123456789' }, overrides });
+}

@@ -1,0 +1,21 @@
+import { createContext } from '../src/context.js';
+import { startWorkers } from '../workers/run.js';
+import { benchConfig } from './lib/config.js';
+
+// The pipeline's workers, alone in this process, exactly as `tocsin worker` runs them, so the
+// parent can read this process's resident memory from /proc while it fans out.
+
+const config = benchConfig(JSON.parse(process.env.BENCH_CONFIG ?? '{}') as Record<string, unknown>);
+const ctx = await createContext(config);
+const workers = startWorkers(ctx, new Map());
+await Promise.all(workers.workers.map((w) => w.waitUntilReady()));
+
+process.on('message', async (m: { type: string }) => {
+  if (m.type !== 'stop') return;
+  await workers.close();
+  await ctx.close();
+  const cpu = process.cpuUsage();
+  process.send?.({ type: 'stopped', cpuSeconds: (cpu.user + cpu.system) / 1e6 }, () => process.exit(0));
+});
+process.on('disconnect', () => process.exit(1));
+process.send?.({ type: 'ready' });
