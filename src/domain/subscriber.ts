@@ -16,19 +16,25 @@ export const emailSchema = z
   .refine((s) => !/[\r\n\u0000]/.test(s), 'must not contain line breaks')
   .pipe(z.email({ error: 'is not a valid email address' }));
 
-export const countriesPrefSchema = z.union([
-  z.literal('*'),
-  z
-    .array(
-      z
-        .string()
-        .transform((s) => s.trim().toUpperCase())
-        .refine(isCountryCode, 'must be an ISO 3166-1 alpha-2 code such as KZ'),
-    )
-    .min(1, 'choose at least one country, or "*" for all')
-    .max(249)
-    .transform((list) => [...new Set(list)].sort()),
-]);
+const countryListSchema = z
+  .array(
+    z
+      .string()
+      .transform((s) => s.trim().toUpperCase())
+      .refine(isCountryCode, 'must be an ISO 3166-1 alpha-2 code such as KZ'),
+  )
+  .min(1, 'choose at least one country, or "*" for all')
+  .max(249)
+  .transform((list) => [...new Set(list)].sort());
+
+/** "*" for every country, or a list of ISO codes. Errors point at the offending entry. */
+export const countriesPrefSchema = z.any().transform((value, ctx): string[] | '*' => {
+  if (value === '*') return '*';
+  const parsed = countryListSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as PropertyKey[] });
+  return z.NEVER;
+});
 
 export const minLevelSchema = z.enum(MIN_LEVELS, { error: `must be one of ${MIN_LEVELS.join(', ')}` });
 

@@ -51,20 +51,25 @@ export async function importSubscribers(ctx: Context, input: Readable, consentBa
   }
   const report: ImportReport = { rows: 0, added: 0, updated: 0, unchanged: 0, suppressed: 0, merged: 0, errors: [] };
   const byEmail = new Map<string, Row>();
+  const columns = (header: string[]) => {
+    const names = header.map((h) => h.trim().toLowerCase());
+    if (!names.includes('email')) throw errors.CSV_INVALID('line 1: the header must have an "email" column (and optionally "countries" and "level")');
+    return names;
+  };
   const parser = input.pipe(
-    parse({ columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), bom: true, trim: true, skip_empty_lines: true, info: true, relax_column_count: true, max_record_size: 10_000 }),
+    parse({ columns, bom: true, trim: true, skip_empty_lines: true, raw: true, relax_column_count: true, max_record_size: 10_000 }),
   );
-  let headerChecked = false;
+  // Line numbers are counted from each record's raw text: a quoted field may span lines, and
+  // csv-parse's own counter counts CR LF inside quotes twice.
+  let nextLine = 2;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      if (!headerChecked) {
-        if (!('email' in record)) throw errors.CSV_INVALID('line 1: the header must have an "email" column (and optionally "countries" and "level")');
-        headerChecked = true;
-      }
+    for await (const { record, raw } of parser as AsyncIterable<{ record: Record<string, string>; raw: string }>) {
+      const line = nextLine;
+      nextLine += Math.max(1, raw.split('\n').length - 1);
       report.rows++;
       const parsed = rowSchema.safeParse(record);
       if (!parsed.success) {
-        if (report.errors.length < MAX_IMPORT_ERRORS_LISTED) report.errors.push({ line: info.lines, message: formatZodIssues(parsed.error.issues) });
+        if (report.errors.length < MAX_IMPORT_ERRORS_LISTED) report.errors.push({ line, message: formatZodIssues(parsed.error.issues) });
         continue;
       }
       const key = normaliseEmail(parsed.data.email);
@@ -73,7 +78,7 @@ export async function importSubscribers(ctx: Context, input: Readable, consentBa
         report.merged++;
         seen.countries = mergeCountries(seen.countries, parsed.data.countries);
         if (rank(parsed.data.level) < rank(seen.level)) seen.level = parsed.data.level;
-      } else byEmail.set(key, { ...parsed.data, line: info.lines });
+      } else byEmail.set(key, { ...parsed.data, line });
     }
   } catch (err) {
     if ((err as { code?: string }).code?.startsWith('TOCSIN_')) throw err;
