@@ -3,10 +3,12 @@ import type { Context } from '../src/context.js';
 import type { RetryConfig } from '../src/config/schema.js';
 import type { AccountChannel } from '../src/channels/types.js';
 import { QUEUE, BACKOFF_TYPE, backoffDelay } from '../src/queue/queues.js';
-import { smtpTransport, type MailTransport } from '../src/channels/email/transport.js';
+import { createMailTransport, type MailTransport } from '../src/channels/email/transport.js';
 import { createPublishProcessor } from './publish.js';
 import { createEmailProcessor } from './email.js';
 import { createAccountProcessor } from './account.js';
+import { SCHEDULE_QUEUE, createScheduleProcessor } from '../src/publish/schedule.js';
+import { startWorkerHooks } from '../src/metrics/worker-hooks.js';
 
 export interface RunningWorkers {
   workers: Worker[];
@@ -27,6 +29,7 @@ const matches = (name: string, patterns?: string[]) =>
 export function startWorkers(ctx: Context, accounts: Map<string, AccountChannel>, options: StartWorkersOptions = {}): RunningWorkers {
   const workers: Worker[] = [];
   let transport: MailTransport | undefined;
+  const hooks = startWorkerHooks(ctx); // send-latency histogram + status webhooks
 
   const start = <T>(name: string, processor: Processor<T>, concurrency: number, retry: RetryConfig) => {
     const opts: WorkerOptions = {
@@ -47,22 +50,25 @@ export function startWorkers(ctx: Context, accounts: Map<string, AccountChannel>
   };
 
   if (matches(QUEUE.publish, options.queues)) start(QUEUE.publish, createPublishProcessor(ctx, accounts), 2, ctx.config.retry);
+  // Scheduled publishes: delayed jobs that publish an alert at the time staff chose.
+  if (matches(SCHEDULE_QUEUE, options.queues)) start(SCHEDULE_QUEUE, createScheduleProcessor(ctx), 1, ctx.config.retry);
   if (matches(QUEUE.email, options.queues) && ctx.config.email.enabled) {
-    transport = options.transport ?? smtpTransport(ctx.config.email);
-    start(QUEUE.email, createEmailProcessor(ctx, transport), ctx.config.email.concurrency, ctx.config.email.retry);
+    transport = options.transport ?? createMailTransport(ctx.config.email);
+    start(QUEUE.email, createEmailProcessor(ctx, hooks.transport(transport)), ctx.config.email.concurrency, ctx.config.email.retry);
   }
   for (const [channel, adapter] of accounts) {
     const name = QUEUE.account(channel);
     if (!matches(name, options.queues)) continue;
     let worker: Worker | undefined;
     const concurrency = ctx.config.social.find((s) => s.id === channel)?.concurrency ?? 1;
-    worker = start(name, createAccountProcessor(ctx, adapter, () => worker), concurrency, ctx.config.retry);
+    worker = start(name, createAccountProcessor(ctx, hooks.adapter(adapter), () => worker), concurrency, ctx.config.retry);
   }
 
   return {
     workers,
     async close() {
       await Promise.all(workers.map((w) => w.close()));
+      await hooks.stop();
       if (!options.transport) transport?.close();
       await Promise.all([...accounts.values()].map((a) => a.close?.()));
     },

@@ -3,6 +3,8 @@ import { registerServeCommands } from './commands/serve.js';
 import { registerAlertCommands } from './commands/alerts.js';
 import { registerSubscriberCommands } from './commands/subscribers.js';
 import { registerStatusCommand } from './commands/status.js';
+import { registerRetryCommand } from './commands/retry.js';
+import { registerConfigCommands } from './commands/config.js';
 
 const program = new Command('tocsin')
   .description('Deliver mass-atrocity alerts to subscribers and social accounts, exactly once, with a delivery log.')
@@ -12,5 +14,7 @@ registerServeCommands(program);
 registerAlertCommands(program);
 registerSubscriberCommands(program);
 registerStatusCommand(program);
+registerRetryCommand(program);
+registerConfigCommands(program);
 
 await program.parseAsync(process.argv);

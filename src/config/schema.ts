@@ -34,6 +34,131 @@ const socialAccountSchema = z
   })
   .loose();
 
+// Status webhooks: tell staff (Slack, a ticketing hook...) when an alert finishes publishing
+// or a channel starts failing. Signed like the alert webhooks.
+export const NOTIFY_EVENTS = ['alert.published', 'channel.failing'] as const;
+
+const notifyTargetSchema = z.object({
+  url: z.url({ protocol: /^https?$/ }),
+  // Name of the environment variable holding the signing secret; secrets never live in files.
+  secretEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name such as TOCSIN_NOTIFY_SECRET').optional(),
+  events: z.array(z.enum(NOTIFY_EVENTS)).min(1, `choose at least one of ${NOTIFY_EVENTS.join(', ')}`).default([...NOTIFY_EVENTS]),
+  format: z.enum(['json', 'slack']).default('json'),
+  timeoutMs: z.number().int().positive().default(10_000),
+});
+
+// Console login tokens: which environment variable holds a token for which role. `name` fixes
+// the actor recorded for that token (one token per person makes "who approved" provable).
+export const CONSOLE_ROLES = ['viewer', 'editor', 'publisher'] as const;
+const consoleTokenSchema = z.object({
+  env: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name like TOCSIN_EDITOR_TOKEN'),
+  role: z.enum(CONSOLE_ROLES, { error: `must be one of ${CONSOLE_ROLES.join(', ')}` }),
+  name: z.string().trim().min(1).max(60).optional(),
+});
+
+const consoleSchema = z
+  .object({
+    tokens: z.array(consoleTokenSchema).default([
+      { env: 'TOCSIN_VIEWER_TOKEN', role: 'viewer' },
+      { env: 'TOCSIN_EDITOR_TOKEN', role: 'editor' },
+      { env: 'TOCSIN_PUBLISHER_TOKEN', role: 'publisher' },
+    ]),
+    // A session ends after this long without a request.
+    sessionIdleMinutes: z.number().int().min(5).max(7 * 24 * 60).default(8 * 60),
+    // The health page warns once an account has failed this many deliveries in a row.
+    failureWarningThreshold: z.number().int().min(1).max(1000).default(3),
+    // Images and attachments uploaded in the compose form; served publicly under /media.
+    uploadsDir: z.string().min(1).default('data/uploads'),
+    maxUploadBytes: z.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  })
+  .prefault({});
+
+const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name like BOUNCES_SECRET');
+
+const rateLimitSchema = z.object({
+  max: z.number().int().min(1),
+  windowS: z.number().int().min(1).max(7 * 24 * 3600),
+});
+
+const bounceActionSchema = (count: number) =>
+  z
+    .object({
+      // Suppress the address once this many events of the kind have been recorded for it.
+      count: z.number().int().min(1).max(1000).default(count),
+      action: z.enum(['suppress', 'none']).default('suppress'),
+    })
+    .prefault({});
+
+const subscriptionsSchema = z
+  .object({
+    // Recorded with each consent; change it whenever the wording of the form changes.
+    formVersion: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'letters, digits, ".", "_" and "-" only').default('1'),
+    // Languages offered on the forms. Only list a language once templates/email has its templates.
+    languages: z.array(z.string().regex(/^[a-z]{2,3}(?:-[A-Z]{2})?$/, 'must be a language tag like en or fr-CA')).min(1).default(['en']),
+    // At most one confirmation mail per address per window, so the form cannot mail-bomb anyone.
+    confirmationWindowS: z.number().int().min(60).max(7 * 24 * 3600).default(3600),
+    // Unconfirmed subscriptions (and their confirm links) are deleted after this long.
+    pendingExpiryS: z.number().int().min(600).max(30 * 24 * 3600).default(3 * 24 * 3600),
+    rateLimits: z
+      .object({
+        perIp: rateLimitSchema.default({ max: 20, windowS: 3600 }),
+        perAddress: rateLimitSchema.default({ max: 5, windowS: 3600 }),
+      })
+      .prefault({}),
+    // Defaults as listmonk's: one hard bounce or one complaint suppresses; soft bounces after 3.
+    bouncePolicy: z
+      .object({ hard: bounceActionSchema(1), soft: bounceActionSchema(3), complaint: bounceActionSchema(1) })
+      .prefault({}),
+    // Subscription requests waiting in memory to be processed; beyond this, new ones are dropped.
+    maxBacklog: z.number().int().min(10).max(100_000).default(1000),
+  })
+  .prefault({});
+
+const bouncesSchema = z
+  .object({
+    ses: z
+      .object({
+        // SNS topics allowed to report bounces. Empty disables the endpoint: anyone can create
+        // an SNS topic, so a valid AWS signature alone proves nothing about whose topic it is.
+        topicArns: z.array(z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$/, 'must be an SNS topic ARN')).default([]),
+        // Signing certificates and subscription confirmations are fetched only from these hosts.
+        // Tests point this at 127.0.0.1 with requireHttps false; never do that in production.
+        certHostPattern: z
+          .string()
+          .refine((s) => {
+            try {
+              new RegExp(s);
+              return s.startsWith('^') && s.endsWith('$');
+            } catch {
+              return false;
+            }
+          }, 'must be a regular expression anchored with ^ and $')
+          .default('^sns\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?$'),
+        requireHttps: z.boolean().default(true),
+        // Confirm the SNS subscription automatically when the topic is allowed.
+        autoConfirm: z.boolean().default(true),
+        maxAgeS: z.number().int().min(60).default(24 * 3600),
+      })
+      .prefault({}),
+    postmark: z
+      .object({
+        // Postmark does not sign webhooks: put basic-auth credentials in the webhook URL
+        // (env value "user:password") and/or send a secret header.
+        basicAuthEnv: envName.optional(),
+        headerSecretEnv: envName.optional(),
+        header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/).default('x-tocsin-webhook-secret'),
+      })
+      .prefault({}),
+    mailgun: z
+      .object({
+        // Mailgun's "HTTP webhook signing key".
+        signingKeyEnv: envName.optional(),
+        maxAgeS: z.number().int().min(60).default(15 * 60),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const configSchema = z.object({
   redis: z
     .object({
@@ -68,7 +193,9 @@ export const configSchema = z.object({
   email: z
     .object({
       enabled: z.boolean().default(true),
-      smtpUrl: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').default('smtp://127.0.0.1:1025'),
+      // Unset: messages are written as .eml files to outboxDir, so a first run works without a mail server.
+      smtpUrl: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+      outboxDir: z.string().default('var/outbox'),
       from: z.string().min(3).default('Tocsin Alerts <alerts@localhost>'),
       pool: z
         .object({
@@ -85,6 +212,12 @@ export const configSchema = z.object({
       retry: retrySchema,
     })
     .prefault({}),
+  // 1: a publisher may publish any draft. 2: a second person (not the author) must approve,
+  // and the publisher must not be the author.
+  approvals: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 or 2' }).default(1),
+  console: consoleSchema,
+  subscriptions: subscriptionsSchema,
+  bounces: bouncesSchema,
   webhooks: z.array(webhookSchema).default([]),
   social: z.array(socialAccountSchema).default([]),
   retry: retrySchema,
@@ -93,6 +226,35 @@ export const configSchema = z.object({
       // A job whose worker stopped renewing its lock is taken over after this long.
       lockDurationMs: z.number().int().min(1000).default(30_000),
       stalledIntervalMs: z.number().int().min(1000).default(30_000),
+    })
+    .prefault({}),
+  metrics: z
+    .object({
+      // /metrics answers only with `Authorization: Bearer <value of this variable>`; unset = off.
+      tokenEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name').default('TOCSIN_METRICS_TOKEN'),
+      // Per-alert series (deliveries, publish duration) cover this many of the newest alerts.
+      recentAlerts: z.number().int().min(0).max(500).default(20),
+      // Counting subscribers by status reads every subscriber; scrapes reuse the count this long.
+      subscriberCountCacheMs: z.number().int().min(0).default(60_000),
+      // Workers add their send-latency samples to Redis this often (and when they stop).
+      latencyFlushMs: z.number().int().min(20).default(5_000),
+    })
+    .prefault({}),
+  bullBoard: z
+    .object({
+      // Removing or re-adding jobs by hand can leave ledger entries queued forever; retry failed
+      // deliveries with `tocsin retry` or the console instead. Set false to allow it anyway.
+      readOnly: z.boolean().default(true),
+    })
+    .prefault({}),
+  notify: z
+    .object({
+      // A channel is "failing" once this many deliveries in a row failed.
+      failingAfter: z.number().int().min(1).max(1000).default(3),
+      // A notification a target did not accept is tried again after this long, up to maxRounds times.
+      retryAfterMs: z.number().int().min(100).default(60_000),
+      maxRounds: z.number().int().min(1).max(1000).default(30),
+      targets: z.array(notifyTargetSchema).default([]),
     })
     .prefault({}),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
@@ -108,3 +270,9 @@ export type Config = z.infer<typeof configSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
 export type SocialAccountConfig = z.infer<typeof socialAccountSchema>;
 export type RetryConfig = z.infer<typeof retrySchema>;
+export type SubscriptionsConfig = z.infer<typeof subscriptionsSchema>;
+export type BouncesConfig = z.infer<typeof bouncesSchema>;
+export type ConsoleConfig = z.infer<typeof consoleSchema>;
+export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
+export type NotifyTargetConfig = z.infer<typeof notifyTargetSchema>;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];

@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Config } from '../../config/schema.js';
 
@@ -9,9 +11,30 @@ export interface MailTransport {
   close(): void;
 }
 
-export function smtpTransport(config: Config['email']): MailTransport {
+/** SMTP when SMTP_URL is set; otherwise an outbox folder of .eml files (first runs and demos). */
+export function createMailTransport(config: Config['email']): MailTransport {
+  return config.smtpUrl ? smtpTransport(config, config.smtpUrl) : outboxTransport(config.outboxDir);
+}
+
+export function outboxTransport(dir: string): MailTransport {
+  let counter = 0;
+  return {
+    async send({ raw }) {
+      await mkdir(dir, { recursive: true });
+      const name = `${Date.now()}-${process.pid}-${++counter}.eml`;
+      await writeFile(join(dir, name), raw);
+      return { response: `250 written to ${join(dir, name)}` };
+    },
+    async verify() {
+      await mkdir(dir, { recursive: true });
+    },
+    close() {},
+  };
+}
+
+export function smtpTransport(config: Config['email'], url: string): MailTransport {
   const transporter = nodemailer.createTransport({
-    url: config.smtpUrl,
+    url,
     pool: true,
     maxConnections: config.pool.maxConnections,
     maxMessages: config.pool.maxMessages,

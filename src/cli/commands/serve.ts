@@ -17,6 +17,7 @@ async function serve(role: Role): Promise<void> {
   const log = ctx.log;
   log.info({ redis: redactUrl(config.redis.url), prefix: config.redis.prefix }, 'connected to Redis');
   if (ctx.adminTokenGenerated) log.warn('TOCSIN_ADMIN_TOKEN is not set; a token was generated and kept in Redis. Run `tocsin admin-token` to see it.');
+  if (role.workers && !config.email.smtpUrl) log.warn(`SMTP_URL is not set: alert emails are written to ${config.email.outboxDir}/ as .eml files instead of being sent`);
   const accounts = buildAccountChannels(ctx.config);
   const workers = role.workers ? startWorkers(ctx, accounts, { queues: role.queues }) : undefined;
   if (workers) log.info({ queues: workers.workers.map((w) => w.name) }, 'workers started');

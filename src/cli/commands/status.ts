@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { alertStatus, type AlertStatusReport } from '../../publish/status.js';
 import { withContext, fail, print } from '../runtime.js';
+import { watchCommand } from './watch.js';
 
 export function formatStatus(report: AlertStatusReport): string {
   const lines: string[] = [];
@@ -25,8 +26,9 @@ export function registerStatusCommand(program: Command): void {
     .command('status <id>')
     .description("per-channel delivery counts for an alert and its first failures")
     .option('--json', 'print the same JSON as GET /api/alerts/:id/status')
-    .action((id: string, opts: { json?: boolean }) =>
-      withContext(async (ctx) => {
+    .option('--watch', 'show live progress per channel until every delivery has an outcome; exit 3 if any failed or is unknown')
+    .action((id: string, opts: { json?: boolean; watch?: boolean }) =>
+      opts.watch ? watchCommand(id, opts) : withContext(async (ctx) => {
         const report = await alertStatus(ctx, id);
         print(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report));
       }).catch(fail),
