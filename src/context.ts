@@ -26,6 +26,8 @@ export interface Context {
   /** Signs tokens: TOCSIN_SECRET, or one generated once and kept in Redis. */
   secret: string;
   health: HealthStore;
+  /** True when TOCSIN_SECRET was not set and a secret was generated into Redis. */
+  secretGenerated: boolean;
   /** True when TOCSIN_ADMIN_TOKEN was not set and a token was generated into Redis. */
   adminTokenGenerated: boolean;
   close(): Promise<void>;
@@ -36,7 +38,7 @@ export async function createContext(config: Config, options: { log?: Logger } = 
   const redis = await connectRedis(config.redis.url);
   const keys = redisKeys(config.redis.prefix);
   const queues = new Queues({ url: config.redis.url, maxRetriesPerRequest: null }, keys, config);
-  const secret = await loadSecret(redis, keys, config, log);
+  const { secret, generated: secretGenerated } = await loadSecret(redis, keys, config);
   const admin = await resolveAdminToken(redis, keys, config.secrets.adminToken);
   config = { ...config, secrets: { ...config.secrets, adminToken: admin.token } };
   const alerts = new AlertStore(redis, keys);
@@ -54,6 +56,7 @@ export async function createContext(config: Config, options: { log?: Logger } = 
     secret,
     health: new HealthStore(redis, keys),
     adminTokenGenerated: admin.generated,
+    secretGenerated,
     async close() {
       await queues.close();
       redis.disconnect();

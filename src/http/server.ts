@@ -17,7 +17,6 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     loggerInstance: ctx.log.child({ component: 'http' }) as unknown as FastifyBaseLogger,
     bodyLimit: ctx.config.http.bodyLimitBytes,
     trustProxy: true,
-    disableRequestLogging: false,
   });
   await app.register(formbody);
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { templatesDir } from '../paths.js';
 import Handlebars from 'handlebars';
 import mjmlModule from 'mjml';
 import type { Alert } from '../domain/alert.js';
@@ -24,7 +24,7 @@ export interface RenderedEmail {
 type MjmlResult = { html: string; errors: Array<{ formattedMessage: string }> };
 const mjml2html = mjmlModule as unknown as (source: string, options: Record<string, unknown>) => MjmlResult;
 
-const templatesDir = fileURLToPath(new URL('../../templates/email/', import.meta.url));
+const emailTemplatesDir = templatesDir('email');
 const handlebars = Handlebars.create();
 handlebars.registerHelper('inc', (n: number) => n + 1);
 
@@ -32,7 +32,7 @@ const compiled = new Map<string, HandlebarsTemplateDelegate>();
 function template(name: string, noEscape: boolean): HandlebarsTemplateDelegate {
   let fn = compiled.get(name);
   if (!fn) {
-    fn = handlebars.compile(readFileSync(templatesDir + name, 'utf8'), { noEscape, strict: false });
+    fn = handlebars.compile(readFileSync(emailTemplatesDir + name, 'utf8'), { noEscape, strict: false });
     compiled.set(name, fn);
   }
   return fn;

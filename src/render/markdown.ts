@@ -81,7 +81,9 @@ function inlineText(children: ReturnType<MarkdownIt['parseInline']>[number]['chi
     } else if (child.type === 'text' || child.type === 'code_inline') {
       if (href !== null) linkText += child.content;
       else out += child.content;
-    } else if (child.type === 'softbreak' || child.type === 'hardbreak') {
+    } else if (child.type === 'softbreak') {
+      out += ' ';
+    } else if (child.type === 'hardbreak') {
       out += '\n';
     } else if (child.type === 'image') {
       out += child.content ? `[${child.content}]` : '';

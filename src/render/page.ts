@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { templatesDir } from '../paths.js';
 import Handlebars from 'handlebars';
 import type { Config } from '../config/schema.js';
 
 // Public pages: server-rendered, no JavaScript needed, every value escaped by Handlebars.
-const pagesDir = fileURLToPath(new URL('../../templates/pages/', import.meta.url));
+const pagesDir = templatesDir('pages');
 const handlebars = Handlebars.create();
 const cache = new Map<string, HandlebarsTemplateDelegate>();
 

@@ -26,5 +26,7 @@ export function registerConfigCommands(program: Command): void {
   config
     .command('defaults')
     .description('print every default as YAML (this is config/defaults.yaml)')
-    .action(() => process.stdout.write(defaultsYaml()));
+    .action(() => {
+      process.stdout.write(defaultsYaml());
+    });
 }

@@ -16,6 +16,7 @@ async function serve(role: Role): Promise<void> {
   const ctx = await createContext(config);
   const log = ctx.log;
   log.info({ redis: redactUrl(config.redis.url), prefix: config.redis.prefix }, 'connected to Redis');
+  if (ctx.secretGenerated) log.warn('TOCSIN_SECRET is not set; links are signed with a secret generated once and kept in Redis. Set TOCSIN_SECRET in production.');
   if (ctx.adminTokenGenerated) log.warn('TOCSIN_ADMIN_TOKEN is not set; a token was generated and kept in Redis. Run `tocsin admin-token` to see it.');
   if (role.workers && !config.email.smtpUrl) log.warn(`SMTP_URL is not set: alert emails are written to ${config.email.outboxDir}/ as .eml files instead of being sent`);
   const accounts = buildAccountChannels(ctx.config);

@@ -9,9 +9,9 @@ export function formatStatus(report: AlertStatusReport): string {
   const state = report.complete ? 'complete' : publication.state === 'not-started' ? 'not started' : 'in progress';
   lines.push(`${alert.title}`, `${alert.id}  status: ${alert.status}  delivery: ${state}`);
   lines.push('');
-  lines.push(`${'channel'.padEnd(20)} ${['total', 'sent', 'failed', 'unknown', 'skipped', 'queued', 'sending', 'retrying'].map((h) => h.padStart(8)).join('')}`);
+  lines.push(`${'channel'.padEnd(20)} ${['total', 'sent', 'failed', 'unknown', 'skipped', 'queued', 'sending', 'retrying'].map((h) => h.padStart(9)).join('')}`);
   const row = (name: string, c: typeof counts.totals) =>
-    `${name.padEnd(20)} ${[c.total, c.sent, c.failed, c.unknown, c.skipped, c.queued, c.sending, c.retrying].map((n) => String(n).padStart(8)).join('')}`;
+    `${name.padEnd(20)} ${[c.total, c.sent, c.failed, c.unknown, c.skipped, c.queued, c.sending, c.retrying].map((n) => String(n).padStart(9)).join('')}`;
   for (const [channel, c] of Object.entries(counts.channels).sort()) lines.push(row(channel, c));
   lines.push(row('all', counts.totals));
   if (report.problems.length > 0) {

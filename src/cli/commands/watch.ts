@@ -39,9 +39,9 @@ export function progressBar(c: ChannelCounts, width = BAR_WIDTH): string {
     [c.skipped, '-'],
   ] as const) {
     acc += n;
-    // Cumulative rounding, so the parts always add up to the done share of the bar.
+    // Cumulative rounding keeps the parts adding up; a non-zero part gets at least one cell.
     const upTo = Math.floor((acc / c.total) * width);
-    const cellsFor = Math.max(n > 0 && upTo === used ? 1 : 0, upTo - used);
+    const cellsFor = Math.max(n > 0 && upTo <= used ? 1 : 0, upTo - used);
     cells.push(ch.repeat(Math.min(cellsFor, width - used)));
     used = Math.min(width, used + cellsFor);
   }
@@ -71,7 +71,7 @@ class RateMeter {
     while (this.samples.length > 2 && now - this.samples[0].at > RATE_WINDOW_MS) this.samples.shift();
     const first = this.samples[0];
     const seconds = (now - first.at) / 1000;
-    if (seconds < 0.5 || report.complete) return '';
+    if (seconds < 0.5 || report.complete || report.counts.totals.total === 0) return '';
     const rate = (d - first.done) / seconds;
     const left = report.counts.outstanding;
     const eta = rate > 0 ? ` · about ${formatSeconds(left / rate)} left` : '';
@@ -86,7 +86,9 @@ export function frameLines(report: AlertStatusReport, rate: string): string[] {
   const fanout = publication.state === 'not-started' ? '' : `  · ${publication.batches} batches, ${publication.recipients} email recipients`;
   const lines = [alert.title, `${alert.id}  ${stateWords(report)}${fanout}`, ''];
   for (const [channel, c] of Object.entries(counts.channels).sort(([a], [b]) => a.localeCompare(b))) lines.push(channelLine(channel, c));
-  if (Object.keys(counts.channels).length !== 1) lines.push(channelLine('all', counts.totals));
+  const channels = Object.keys(counts.channels).length;
+  if (channels === 0) lines.push('no deliveries queued yet');
+  if (channels > 1) lines.push(channelLine('all', counts.totals));
   lines.push('', `# sent  x failed  ? unknown  - skipped  . pending${rate ? `    ${rate}` : ''}`);
   return lines;
 }
