@@ -3,23 +3,35 @@ import nodemailer from 'nodemailer';
 import type { RenderedEmail } from '../src/render/email.js';
 import { personalise } from '../src/render/email.js';
 import { personalLinks } from '../src/publish/links.js';
-import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET } from './lib/config.js';
+import type { Config } from '../src/config/schema.js';
+import * as transportModule from '../src/channels/email/transport.js';
+import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, benchConfig } from './lib/config.js';
 
 // The two baselines, each in a process of its own like the pipeline's worker:
 //   loop: nodemailer sendMail with the full message object per recipient (nodemailer builds the
 //         MIME every time), `concurrency` calls in flight at once;
 //   raw:  one MIME buffer built once, sent to every recipient with sendMail({envelope, raw}).
-// Both over an SMTP pool of `maxConnections`, like the pipeline.
+// Both over the same SMTP pool settings as the pipeline: the transport's own options when
+// src/channels/email/transport.ts exports them (smtpTransportOptions), else a copy of them.
 
 const require = createRequire(import.meta.url);
 const MailComposer = require('nodemailer/lib/mail-composer') as new (mail: object) => { compile(): { build(): Promise<Buffer> } };
+
+type OptionsFn = (email: Config['email'], url: string) => nodemailer.TransportOptions;
+const shared = (transportModule as unknown as { smtpTransportOptions?: OptionsFn }).smtpTransportOptions;
+
+/** What smtpTransport passes to nodemailer, for a transport.ts that does not export it. */
+const copiedOptions: OptionsFn = (email, url) =>
+  ({ url, pool: true, maxConnections: email.pool.maxConnections, maxMessages: email.pool.maxMessages, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 60_000 }) as nodemailer.TransportOptions;
+
+export const transportOptionsSource = shared ? 'smtpTransportOptions() from transport.ts' : 'a copy of smtpTransport\'s nodemailer options';
 
 export interface BaselineJob {
   type: 'start';
   mode: 'loop' | 'raw';
   n: number;
-  smtpUrl: string;
-  maxConnections: number;
+  /** The run's configuration overrides (BENCH_CONFIG), so the pool is configured alike. */
+  overrides: Record<string, unknown>;
   concurrency: number;
   email: RenderedEmail;
   recipientFor: string; // "loop{i}@example.org" pattern: {i} is replaced by the index
@@ -50,7 +62,8 @@ function message(email: RenderedEmail, i: number, to: string) {
 }
 
 async function run(job: BaselineJob) {
-  const transporter = nodemailer.createTransport({ url: job.smtpUrl, pool: true, maxConnections: job.maxConnections, maxMessages: 10_000 } as nodemailer.TransportOptions);
+  const email = benchConfig(job.overrides).email;
+  const transporter = nodemailer.createTransport((shared ?? copiedOptions)(email, email.smtpUrl as string));
   const rcpt = (i: number) => job.recipientFor.replace('{i}', String(i));
   const raw = job.mode === 'raw' ? await new MailComposer(message(job.email, 0, rcpt(0))).compile().build() : undefined;
   let next = 0;
@@ -74,7 +87,7 @@ async function run(job: BaselineJob) {
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   transporter.close();
-  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, errors, firstError, messageBytes: raw?.length };
+  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, errors, firstError, messageBytes: raw?.length, transportOptions: transportOptionsSource };
 }
 
 process.on('message', (m: BaselineJob) => {

@@ -17,6 +17,22 @@ export const errors = {
   CSV_INVALID: createError('TOCSIN_ERR_CSV_INVALID', 'Invalid CSV: %s', 400),
   EMAIL_INVALID: createError('TOCSIN_ERR_EMAIL_INVALID', 'Invalid email address: %s', 400),
   CHANNEL_UNKNOWN: createError('TOCSIN_ERR_CHANNEL_UNKNOWN', 'No channel named "%s"', 404),
+  RATE_LIMITED: createError('TOCSIN_ERR_RATE_LIMITED', 'Too many requests: %s', 429),
+  WEBHOOK_NOT_CONFIGURED: createError('TOCSIN_ERR_WEBHOOK_NOT_CONFIGURED', 'The %s bounce webhook is not configured on this server', 404),
+  WEBHOOK_SIGNATURE: createError('TOCSIN_ERR_WEBHOOK_SIGNATURE', 'Webhook refused: %s', 403),
+  DSN_INVALID: createError('TOCSIN_ERR_DSN_INVALID', 'Not a delivery status report: %s', 400),
+  LOGIN_FAILED: createError('TOCSIN_ERR_LOGIN_FAILED', 'Login failed: %s', 401),
+  ALERT_NOT_EDITABLE: createError('TOCSIN_ERR_ALERT_NOT_EDITABLE', 'Alert %s cannot be edited in status "%s"; only drafts and approved alerts can', 409),
+  ALERT_EDIT_CONFLICT: createError('TOCSIN_ERR_ALERT_EDIT_CONFLICT', 'Alert %s was changed by someone else after you opened it; reload it and apply your changes again', 409),
+  ALERT_NOT_APPROVABLE: createError('TOCSIN_ERR_ALERT_NOT_APPROVABLE', 'Alert %s cannot be approved from status "%s"', 409),
+  APPROVAL_REQUIRED: createError('TOCSIN_ERR_APPROVAL_REQUIRED', 'Alert %s must be approved by a second person before it is published (approvals: 2)', 409),
+  SAME_PERSON: createError('TOCSIN_ERR_SAME_PERSON', '%s wrote alert %s; with approvals: 2 someone else must %s it', 403),
+  SCHEDULE_INVALID: createError('TOCSIN_ERR_SCHEDULE_INVALID', 'Invalid schedule: %s', 400),
+  ALERT_NOT_SCHEDULED: createError('TOCSIN_ERR_ALERT_NOT_SCHEDULED', 'Alert %s is not scheduled (status "%s")', 409),
+  UPLOAD_INVALID: createError('TOCSIN_ERR_UPLOAD_INVALID', 'Invalid upload: %s', 400),
+  UPLOAD_TOO_LARGE: createError('TOCSIN_ERR_UPLOAD_TOO_LARGE', 'Upload too large: %s', 413),
+  ALERT_CHANNEL_UNKNOWN: createError('TOCSIN_ERR_ALERT_CHANNEL_UNKNOWN', 'Alert %s has no deliveries on channel "%s" (its channels: %s)', 404),
+  METRICS_DISABLED: createError('TOCSIN_ERR_METRICS_DISABLED', 'Metrics are turned off: set %s to a token and scrape with it as a bearer token', 404),
 } as const;
 
 export type ErrorCode = ReturnType<(typeof errors)[keyof typeof errors]>['code'];

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, destination, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -8,5 +8,5 @@ const REDACT = ['email', 'to', 'token', 'authorization', 'password', 'secret', '
 /** Services log JSON to stdout; CLI commands pass `toStderr` so their output stays clean for pipes. */
 export function createLogger(level: string, options: { name?: string; toStderr?: boolean } = {}): Logger {
   const config = { name: options.name ?? 'tocsin', level, redact: { paths: REDACT, censor: '[redacted]' } };
-  return options.toStderr ? pino(config, pino.destination(2)) : pino(config);
+  return options.toStderr ? pino(config, destination(2)) : pino(config);
 }

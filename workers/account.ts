@@ -49,10 +49,12 @@ export function createAccountProcessor(ctx: Context, adapter: AccountChannel, ge
     };
     const sentOutcome = () => ({ state: 'sent' as const, providerId: posted[0]?.id, url: posted[0]?.url });
 
-    // An earlier run of this job died mid-send (safeToResend adapters only reach here).
+    // An earlier run of this job died mid-send (safeToResend adapters only reach here): record a
+    // part the provider already has, and finish only if that completes the thread.
     if (claim.resumed && adapter.findExisting) {
       const found = await adapter.findExisting(message, context).catch(() => undefined);
-      if (found) return settle({ state: 'sent', providerId: found.id, url: found.url });
+      if (found && !posted.some((p) => p.id === found.id)) await context.onPosted(found);
+      if (found && posted.length >= message.parts.length) return settle(sentOutcome());
     }
 
     try {

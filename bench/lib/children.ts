@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 // Child processes of the benchmark (worker, SMTP sink, baselines), spoken to over IPC, and the
 // /proc sampling that gives each one's resident memory.
 
-export type Message = { type: string; [key: string]: unknown };
+export type Message = { type: string };
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -20,9 +20,9 @@ export async function freePort(): Promise<number> {
 }
 
 /** Forks `bench/<script>` under tsx with an IPC channel; stdout/stderr go to ours. */
-export function forkBench(script: string, env: Record<string, string> = {}): ChildProcess {
+export function forkBench(script: string, env: Record<string, string> = {}, execArgv: string[] = []): ChildProcess {
   const path = fileURLToPath(new URL(`../${script}`, import.meta.url));
-  return fork(path, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return fork(path, [], { execArgv: ['--import', 'tsx', ...execArgv], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 /** Resolves with the child's next message of this type; rejects if the child exits first. */
@@ -31,7 +31,7 @@ export function nextMessage<T extends Message>(child: ChildProcess, type: string
     const timer = setTimeout(() => done(new Error(`no "${type}" message from child ${child.pid} within ${timeoutMs} ms`)), timeoutMs);
     const onMessage = (m: Message) => {
       if (m?.type === type) done(undefined, m as T);
-      else if (m?.type === 'error') done(new Error(`child ${child.pid}: ${String(m.message)}`));
+      else if (m?.type === 'error') done(new Error(`child ${child.pid}: ${String((m as { message?: unknown }).message)}`));
     };
     const onExit = (code: number | null) => done(new Error(`child ${child.pid} exited (${code}) before sending "${type}"`));
     function done(err?: Error, value?: T) {
@@ -46,7 +46,7 @@ export function nextMessage<T extends Message>(child: ChildProcess, type: string
   });
 }
 
-export async function request<T extends Message>(child: ChildProcess, message: Message, reply: string, timeoutMs?: number): Promise<T> {
+export async function request<T extends Message>(child: ChildProcess, message: Message & Record<string, unknown>, reply: string, timeoutMs?: number): Promise<T> {
   const answer = nextMessage<T>(child, reply, timeoutMs);
   child.send(message);
   return answer;

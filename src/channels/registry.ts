@@ -14,7 +14,8 @@ export function buildAccountChannels(config: Config, env: NodeJS.ProcessEnv = pr
     if (channel.id === 'email' || channels.has(channel.id)) throw new Error(`channel id "${channel.id}" is used twice; ids must be unique`);
     channels.set(channel.id, channel);
   };
-  for (const hook of config.webhooks) add(new WebhookChannel(hook, hook.secretEnv ? env[hook.secretEnv] : undefined));
+  const chat = { organisationName: config.organisation.name, colours: config.organisation.colours };
+  for (const hook of config.webhooks) add(new WebhookChannel(hook, hook.secretEnv ? env[hook.secretEnv] : undefined, chat));
   for (const account of config.social) {
     const factory = SOCIAL_FACTORIES[account.provider];
     if (!factory) throw new Error(`social.${account.id}: provider "${account.provider}" is not available in this build`);

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Alert } from '../domain/alert.js';
 import type { WebhookConfig } from '../config/schema.js';
 import { DeliveryError, type AccountChannel, type DeliverContext, type HealthReport, type PostedPart, type RenderedMessage } from './types.js';
+import { slackPayload, discordPayload, postChatWebhook, type ChatFormatOptions, type SlackPayload } from './social/chat-formats.js';
 import { deliveryErrorForNetwork, deliveryErrorForStatus, retryAfterToEpochMs } from './http-errors.js';
 
 // Generic signed webhook. The signature works as Stripe's does:
@@ -50,24 +51,35 @@ export function webhookPayload(alert: Alert) {
 }
 
 export class WebhookChannel implements AccountChannel {
-  readonly provider = 'webhook';
-  readonly safeToResend = true;
+  readonly provider: string;
+  /** Signed JSON receivers deduplicate on Idempotency-Key; Slack and Discord do not. */
+  readonly safeToResend: boolean;
   readonly id: string;
 
   constructor(
     private readonly config: WebhookConfig,
     private readonly secret: string | undefined,
+    private readonly chat: ChatFormatOptions = {},
   ) {
     this.id = config.id;
+    this.provider = config.format === 'json' ? 'webhook' : config.format;
+    this.safeToResend = config.format === 'json';
   }
 
   render(alert: Alert): RenderedMessage {
-    const text = JSON.stringify(webhookPayload(alert));
+    const payload =
+      this.config.format === 'slack' ? slackPayload(alert, this.chat) : this.config.format === 'discord' ? discordPayload(alert, this.chat) : webhookPayload(alert);
+    const text = JSON.stringify(payload);
     return { channel: this.id, provider: this.provider, parts: [{ text, length: Buffer.byteLength(text), limit: 1_048_576 }] };
   }
 
   async deliver(message: RenderedMessage, context: DeliverContext): Promise<PostedPart> {
     const body = message.parts[0].text;
+    if (this.config.format !== 'json') {
+      const part = await postChatWebhook(this.config.format, this.config.url, JSON.parse(body) as SlackPayload, { timeoutMs: this.config.timeoutMs, signal: context.signal });
+      await context.onPosted(part);
+      return part;
+    }
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'Tocsin-Webhook/1',

@@ -5,6 +5,7 @@ import { registerSubscriberCommands } from './commands/subscribers.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerRetryCommand } from './commands/retry.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerChannelCommands } from './commands/channels.js';
 
 const program = new Command('tocsin')
   .description('Deliver mass-atrocity alerts to subscribers and social accounts, exactly once, with a delivery log.')
@@ -16,5 +17,6 @@ registerSubscriberCommands(program);
 registerStatusCommand(program);
 registerRetryCommand(program);
 registerConfigCommands(program);
+registerChannelCommands(program);
 
 await program.parseAsync(process.argv);

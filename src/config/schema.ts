@@ -38,14 +38,18 @@ const socialAccountSchema = z
 // or a channel starts failing. Signed like the alert webhooks.
 export const NOTIFY_EVENTS = ['alert.published', 'channel.failing'] as const;
 
-const notifyTargetSchema = z.object({
-  url: z.url({ protocol: /^https?$/ }),
-  // Name of the environment variable holding the signing secret; secrets never live in files.
-  secretEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name such as TOCSIN_NOTIFY_SECRET').optional(),
-  events: z.array(z.enum(NOTIFY_EVENTS)).min(1, `choose at least one of ${NOTIFY_EVENTS.join(', ')}`).default([...NOTIFY_EVENTS]),
-  format: z.enum(['json', 'slack']).default('json'),
-  timeoutMs: z.number().int().positive().default(10_000),
-});
+const notifyTargetSchema = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    // A Slack webhook URL is itself a secret: give the name of the variable that holds it instead.
+    urlEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name such as TOCSIN_SLACK_STATUS_URL').optional(),
+    // Name of the environment variable holding the signing secret; secrets never live in files.
+    secretEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name such as TOCSIN_NOTIFY_SECRET').optional(),
+    events: z.array(z.enum(NOTIFY_EVENTS)).min(1, `choose at least one of ${NOTIFY_EVENTS.join(', ')}`).default([...NOTIFY_EVENTS]),
+    format: z.enum(['json', 'slack']).default('json'),
+    timeoutMs: z.number().int().positive().default(10_000),
+  })
+  .refine((t) => (t.url === undefined) !== (t.urlEnv === undefined), { message: 'give either url or urlEnv (one of the two)', path: ['url'] });
 
 // Console login tokens: which environment variable holds a token for which role. `name` fixes
 // the actor recorded for that token (one token per person makes "who approved" provable).

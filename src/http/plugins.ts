@@ -3,10 +3,12 @@ import type { Context } from '../context.js';
 import type { AccountChannel } from '../channels/types.js';
 import { subscriptionRoutes } from '../subscriptions/routes.js';
 import { consoleRoutes } from '../console/routes.js';
+import { metricsRoutes } from '../metrics/routes.js';
+import { previewRoutes } from './routes/preview.js';
 
 export type ServerPlugin = (app: FastifyInstance, ctx: Context) => Promise<void>;
 
-/** Route groups mounted on the server besides the core API: public subscription pages, the console. */
+/** Route groups mounted on the server besides the core API: public subscription pages, the console, metrics, previews. */
 export function serverPlugins(accounts: Map<string, AccountChannel>): ServerPlugin[] {
-  return [subscriptionRoutes, (app, ctx) => consoleRoutes(app, ctx, accounts)];
+  return [subscriptionRoutes, (app, ctx) => consoleRoutes(app, ctx, accounts), metricsRoutes, (app, ctx) => previewRoutes(app, ctx, accounts)];
 }

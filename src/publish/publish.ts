@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import type { Alert, AlertStatus } from '../domain/alert.js';
 import { errors } from '../errors.js';
 import { jobIds } from '../queue/jobs.js';
+import { assertMayPublish, publishableStatuses } from './approval.js';
 
 export type PublishResult =
   | { outcome: 'queued'; alert: Alert }
@@ -14,9 +15,12 @@ const IN_PROGRESS: readonly AlertStatus[] = ['publishing', 'published', 'correct
  * Moves the alert to `publishing` and queues its one publish job. Publishing an alert that is
  * already publishing or published changes nothing and says so.
  */
-export async function publishAlert(ctx: Context, idOrSlug: string, actor = 'cli'): Promise<PublishResult> {
+export async function publishAlert(ctx: Context, idOrSlug: string, actor = 'cli', options: { from?: readonly AlertStatus[] } = {}): Promise<PublishResult> {
   const alert = await ctx.alerts.require(idOrSlug);
-  const { changed, previous } = await ctx.alerts.transition(alert.id, PUBLISHABLE, 'publishing', { publishRequestedBy: actor });
+  // approvals: 2 — only approved alerts, and never by their author (src/publish/approval.ts).
+  assertMayPublish(ctx.config, alert, actor);
+  const from = (options.from ?? PUBLISHABLE).filter((s) => publishableStatuses(ctx.config).includes(s));
+  const { changed, previous } = await ctx.alerts.transition(alert.id, from, 'publishing', { publishRequestedBy: actor });
   if (!changed) {
     if (previous && IN_PROGRESS.includes(previous)) {
       // Re-adding the deterministic job id is a no-op if it exists, and recovers a lost enqueue.

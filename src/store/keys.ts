@@ -20,7 +20,20 @@ export function redisKeys(prefix: string) {
     subscriberSeq: () => k('sub', 'seq'),
     subscriber: (id: number) => k('sub', id),
     subscriberByEmail: () => k('sub', 'by-email'),
+    /** Set of keyed hashes of addresses never to be mailed or imported again. Never the address itself. */
     suppressed: () => k('suppressed'),
+    /** String (JSON, with TTL): the subscription request awaiting confirmation for this subscriber. */
+    subscriptionPending: (id: number) => k('sub', id, 'pending'),
+    /** Sorted set: subscriber id -> epoch ms after which the unconfirmed record is deleted. */
+    pendingExpiry: () => k('sub', 'pending-expiry'),
+    /** Hash: bounce kind (hard, soft, complaint) -> count, for one subscriber. */
+    subscriberBounces: (id: number) => k('sub', id, 'bounces'),
+    /** Counter with TTL for a rate limit; `subject` is a keyed hash, never a raw IP or address. */
+    rateLimit: (kind: string, subject: string) => k('rl', kind, subject),
+    /** Marker with TTL: a confirmation mail went to this (keyed-hashed) address in this window. */
+    confirmationSent: (addressHash: string) => k('confirm-sent', addressHash),
+    /** Marker with TTL: a bounce webhook message already processed (replay and retry guard). */
+    webhookSeen: (provider: string, messageId: string) => k('webhook-seen', provider, messageId),
 
     /** Hash: target -> ledger entry (JSON). One per (alert, channel). */
     ledger: (alertId: string, channel: string) => k('ledger', alertId, channel),
@@ -34,7 +47,20 @@ export function redisKeys(prefix: string) {
     activity: () => k('activity'),
     /** List of thread parts already posted for (alert, channel), so a thread resumes. */
     postedParts: (alertId: string, channel: string) => k('parts', alertId, channel),
+    /** Hash: channel -> refreshed OAuth tokens (JSON). */
+    socialTokens: () => k('social-tokens'),
     /** Hash: channel -> health JSON. */
     channelHealth: () => k('channel-health'),
+
+    /** String (JSON, with expiry): one console session. */
+    consoleSession: (sessionId: string) => k('console-session', sessionId),
+    /** List of JSON audit entries for one alert: who wrote, approved, published, retried it. */
+    audit: (alertId: string) => k('audit', alertId),
+    /** Hash: `${channel}|${result}|${le}` -> count, `...|sum` -> seconds: send latency, summed over every worker. */
+    sendLatency: () => k('metrics', 'send-latency'),
+    /** Hash: channel -> consecutive failures when its "channel.failing" notification was queued. */
+    notifyFailing: () => k('notify', 'failing'),
+    /** Hash per activity entry being notified: target -> "done", plus `#rounds`. Expires. */
+    notifyProgress: (entryId: string) => k('notify', 'progress', entryId),
   };
 }

@@ -12,6 +12,8 @@ export interface Paragraph {
   text: string;
   /** Start a new part here even if this paragraph would fit in the current one. */
   breakBefore?: boolean;
+  /** What joins it to the paragraph before in the same part (default a blank line). */
+  joinWith?: string;
 }
 
 export interface ThreadOptions {
@@ -164,7 +166,7 @@ export function splitThread(paragraphs: Array<string | Paragraph>, opts: ThreadO
     const p = typeof raw === 'string' ? { text: raw } : raw;
     const ss = sentences(p.text, opts.locale);
     ss.forEach((s, i) =>
-      units.push({ text: s.text, sep: i === 0 ? '\n\n' : s.sep, level: 0, breakBefore: i === 0 ? p.breakBefore : undefined }),
+      units.push({ text: s.text, sep: i === 0 ? (p.joinWith ?? '\n\n') : s.sep, level: 0, breakBefore: i === 0 ? p.breakBefore : undefined }),
     );
   }
   // The "i/n" labels take room, and their width depends on the count: find the count that

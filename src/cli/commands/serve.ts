@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { createContext } from '../../context.js';
 import { buildServer } from '../../http/server.js';
-import { buildAccountChannels } from '../../channels/registry.js';
+import { createAccountChannels } from '../../channels/accounts.js';
 import { startWorkers } from '../../../workers/run.js';
 import { redactUrl } from '../../store/redis.js';
 import { fail } from '../runtime.js';
@@ -19,7 +19,7 @@ async function serve(role: Role): Promise<void> {
   if (ctx.secretGenerated) log.warn('TOCSIN_SECRET is not set; links are signed with a secret generated once and kept in Redis. Set TOCSIN_SECRET in production.');
   if (ctx.adminTokenGenerated) log.warn('TOCSIN_ADMIN_TOKEN is not set; a token was generated and kept in Redis. Run `tocsin admin-token` to see it.');
   if (role.workers && !config.email.smtpUrl) log.warn(`SMTP_URL is not set: alert emails are written to ${config.email.outboxDir}/ as .eml files instead of being sent`);
-  const accounts = buildAccountChannels(ctx.config);
+  const accounts = await createAccountChannels(ctx);
   const workers = role.workers ? startWorkers(ctx, accounts, { queues: role.queues }) : undefined;
   if (workers) log.info({ queues: workers.workers.map((w) => w.name) }, 'workers started');
   const app = role.api ? await buildServer(ctx, { plugins: serverPlugins(accounts) }) : undefined;

@@ -1,0 +1,285 @@
+import { z } from 'zod';
+import type { Alert } from '../../domain/alert.js';
+import type { SocialAccountConfig } from '../../config/schema.js';
+import { DeliveryError, type AccountChannel, type DeliverContext, type HealthReport, type PostedPart, type RenderedMessage, type RenderedPart } from '../types.js';
+import { retryAfterToEpochMs } from '../http-errors.js';
+import {
+  baseOptionsShape,
+  comparable,
+  composeAlert,
+  Credentials,
+  httpRequest,
+  parseAccountOptions,
+  requireCredentialNames,
+  shorten,
+  withWarning,
+  type HttpResult,
+} from './common.js';
+import { splitThread } from './thread.js';
+
+// A Facebook Page through the Graph API, with fetch:
+//   POST /{page-id}/feed    message + link (Facebook draws the link preview)
+//   POST /{page-id}/photos  url + caption + alt_text_custom (Facebook fetches the image)
+//   POST /{post-id}/comments  the rest, in the rare alert longer than one post (63,206 characters)
+//   GET  /debug_token, /me  health: validity, expiry, granted permissions
+//   GET  /{page-id}/posts, /{post-id}/comments  finding a post whose answer was lost
+// Graph errors carry {error: {code, error_subcode, is_transient}}: 4, 17, 32 and 613 (and the
+// 80001-80014 business use case codes) are rate limits; 190 is an expired or invalid token.
+
+export const FACEBOOK_POST_LIMIT = 63_206;
+export const FACEBOOK_COMMENT_LIMIT = 8_000;
+const RATE_LIMIT_CODES = new Set([4, 17, 32, 613]);
+const REQUIRED_PERMISSIONS = ['pages_manage_posts', 'pages_read_engagement'];
+
+export const facebookOptionsSchema = z
+  .object({
+    ...baseOptionsShape,
+    pageId: z.string().regex(/^\d{5,20}$/, 'must be the numeric id of the Page'),
+    apiVersion: z.string().regex(/^v\d+\.\d+$/, 'must look like v23.0').default('v23.0'),
+  })
+  .strict();
+export type FacebookOptions = z.output<typeof facebookOptionsSchema>;
+
+interface GraphError {
+  message?: string;
+  type?: string;
+  code?: number;
+  error_subcode?: number;
+  is_transient?: boolean;
+  error_user_msg?: string;
+  fbtrace_id?: string;
+}
+
+/** Minutes until Facebook lets this app/page call again, from the usage headers, if given. */
+export function regainAccessMs(headers: Headers): number | undefined {
+  let minutes: number | undefined;
+  for (const name of ['x-business-use-case-usage', 'x-app-usage', 'x-page-usage', 'x-ad-account-usage']) {
+    const raw = headers.get(name);
+    if (!raw) continue;
+    try {
+      const visit = (value: unknown): void => {
+        if (Array.isArray(value)) value.forEach(visit);
+        else if (value && typeof value === 'object') {
+          for (const [k, v] of Object.entries(value)) {
+            if (k === 'estimated_time_to_regain_access' && typeof v === 'number') minutes = Math.max(minutes ?? 0, v);
+            else visit(v);
+          }
+        }
+      };
+      visit(JSON.parse(raw));
+    } catch {
+      // A header we cannot read tells us nothing.
+    }
+  }
+  return minutes === undefined ? undefined : Math.max(1, minutes) * 60_000;
+}
+
+/** Graph API answers to the delivery contract. */
+export function mapGraphError(res: HttpResult, doing: string): DeliveryError {
+  const error = ((res.json as { error?: GraphError } | undefined)?.error ?? {}) as GraphError;
+  const code = error.code;
+  const reason = shorten(
+    `Facebook answered HTTP ${res.status} ${doing}: ${error.message ?? res.text}${code !== undefined ? ` (code ${code}${error.error_subcode ? `/${error.error_subcode}` : ''})` : ''}`,
+  );
+  const options = { status: res.status, ...(code !== undefined ? { code } : {}) };
+  if ((code !== undefined && (RATE_LIMIT_CODES.has(code) || (code >= 80001 && code <= 80014))) || res.status === 429) {
+    // Facebook gives minutes in its usage headers; a proxy in front of it may send Retry-After.
+    const retryAt = retryAfterToEpochMs(res.headers.get('retry-after')) ?? Date.now() + (regainAccessMs(res.headers) ?? 60 * 60_000);
+    return new DeliveryError('rate-limited', reason, { ...options, retryAt });
+  }
+  if (code === 190 || code === 102 || code === 10 || (code !== undefined && code >= 200 && code <= 299)) {
+    return new DeliveryError('permanent', reason, { ...options, credentials: true });
+  }
+  if (code === 506) return new DeliveryError('permanent', reason, { ...options, code: 'duplicate' });
+  if (error.is_transient || code === 1 || code === 2 || res.status >= 500) return new DeliveryError('transient', reason, options);
+  if (res.status === 401 || res.status === 403) return new DeliveryError('permanent', reason, { ...options, credentials: true });
+  return new DeliveryError('permanent', reason, options);
+}
+
+export class FacebookChannel implements AccountChannel {
+  readonly provider = 'facebook';
+  /** The Graph API has no idempotency key; a lost answer is looked up on the Page. */
+  readonly safeToResend = false;
+  readonly id: string;
+  private readonly options: FacebookOptions;
+  private readonly credentials: Credentials;
+  private readonly graph: string;
+
+  constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv) {
+    this.id = account.id;
+    this.options = parseAccountOptions(account, facebookOptionsSchema);
+    this.credentials = new Credentials(account, env);
+    requireCredentialNames(account, ['pageAccessToken']);
+    this.graph = `${(account.baseUrl ?? 'https://graph.facebook.com').replace(/\/$/, '')}/${this.options.apiVersion}`;
+  }
+
+  render(alert: Alert): RenderedMessage {
+    // A photo post has no link preview, so the link goes in the text; a link post carries it
+    // in `link` and Facebook shows the preview card: either way it appears once.
+    const photo = Boolean(alert.image);
+    const composed = composeAlert(photo ? alert : { ...alert, canonicalUrl: undefined }, { ...this.options, linkPlacement: 'last' });
+    const limit = (i: number) => (i === 0 ? FACEBOOK_POST_LIMIT : FACEBOOK_COMMENT_LIMIT);
+    const texts = splitThread(composed.paragraphs, { length: (t) => t.length, limit, locale: alert.language, numbering: this.options.numbering });
+    const parts: RenderedPart[] = texts.map((text, i) => ({
+      text,
+      length: text.length,
+      limit: limit(i),
+      ...(i === 0 && alert.image ? { media: { url: alert.image.url, alt: alert.image.alt } } : {}),
+      extra:
+        i === 0
+          ? { endpoint: photo ? 'photos' : 'feed', ...(!photo && alert.canonicalUrl ? { link: alert.canonicalUrl } : {}) }
+          : { endpoint: 'comments', replyTo: 'first part' },
+    }));
+    return { channel: this.id, provider: this.provider, parts };
+  }
+
+  async deliver(message: RenderedMessage, context: DeliverContext): Promise<PostedPart> {
+    const token = this.credentials.require('pageAccessToken');
+    const done = [...context.posted];
+    for (let i = done.length; i < message.parts.length; i++) {
+      const part = message.parts[i];
+      let posted: PostedPart;
+      try {
+        posted = i === 0 ? await this.postFirst(part, token, context) : await this.comment(done[0].id, part, token, context);
+      } catch (err) {
+        if (!(err instanceof DeliveryError && err.options.code === 'duplicate')) throw err;
+        // Facebook refused a duplicate: an earlier try went through and its answer was lost.
+        const found = await this.lookUp(part, i === 0 ? undefined : done[0], token).catch(() => undefined);
+        if (!found) throw new DeliveryError('unknown-outcome', `Facebook says this post already exists, but it was not found on the Page: ${err.message}`);
+        posted = found;
+      }
+      await context.onPosted(posted);
+      done.push(posted);
+    }
+    return done[0];
+  }
+
+  async findExisting(message: RenderedMessage, context: DeliverContext): Promise<PostedPart | null | undefined> {
+    const index = context.posted.length;
+    const part = message.parts[index];
+    if (!part) return null;
+    try {
+      return await this.lookUp(part, index === 0 ? undefined : context.posted[0], this.credentials.require('pageAccessToken'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async checkHealth(): Promise<HealthReport> {
+    const checkedAt = new Date().toISOString();
+    const unset = this.credentials.unset(['pageAccessToken']);
+    if (unset.length) return { ok: false, checkedAt, detail: `not set: ${unset.join(', ')}` };
+    const token = this.credentials.require('pageAccessToken');
+    try {
+      const appId = this.credentials.get('appId');
+      const appSecret = this.credentials.get('appSecret');
+      // debug_token wants an app token (app id|secret); the page token itself is the fallback.
+      const inspector = appId && appSecret ? `${appId}|${appSecret}` : token;
+      const debug = await httpRequest({
+        url: `${this.graph}/debug_token?${new URLSearchParams({ input_token: token, access_token: inspector })}`,
+        timeoutMs: this.options.timeoutMs,
+      });
+      if (debug.status !== 200) {
+        const e = mapGraphError(debug, 'checking the token');
+        return { ok: false, checkedAt, detail: `${e.options.credentials ? 'credentials rejected' : e.kind}: ${e.message}` };
+      }
+      const data = ((debug.json as { data?: Record<string, unknown> })?.data ?? {}) as {
+        is_valid?: boolean;
+        expires_at?: number;
+        data_access_expires_at?: number;
+        scopes?: string[];
+        type?: string;
+        profile_id?: string;
+        error?: { message?: string };
+      };
+      const expiries = [data.expires_at, data.data_access_expires_at].filter((t): t is number => typeof t === 'number' && t > 0);
+      const expiresAt = expiries.length ? new Date(Math.min(...expiries) * 1000).toISOString() : undefined;
+      if (!data.is_valid) {
+        return { ok: false, checkedAt, detail: `the page token is not valid${data.error?.message ? `: ${data.error.message}` : ''}`, ...(expiresAt ? { expiresAt } : {}) };
+      }
+      const missing = REQUIRED_PERMISSIONS.filter((p) => data.scopes && !data.scopes.includes(p));
+      const me = await httpRequest({ url: `${this.graph}/me?${new URLSearchParams({ fields: 'id,name', access_token: token })}`, timeoutMs: this.options.timeoutMs });
+      const page = me.status === 200 ? (me.json as { id?: string; name?: string }) : undefined;
+      const problems: string[] = [];
+      if (data.type && data.type !== 'PAGE') problems.push(`this is a ${data.type} token, not a Page token`);
+      if (page?.id && page.id !== this.options.pageId) problems.push(`the token belongs to page ${page.id}, not ${this.options.pageId}`);
+      if (missing.length) problems.push(`missing permissions ${missing.join(', ')}`);
+      return {
+        ok: problems.length === 0,
+        checkedAt,
+        detail: `Page ${page?.name ?? this.options.pageId}${expiresAt ? `, token expires ${expiresAt}` : ', token does not expire'}${problems.length ? `; ${problems.join('; ')}` : ''}`,
+        ...(expiresAt ? { expiresAt } : {}),
+        ...(missing.length ? { missingPermissions: missing } : {}),
+      };
+    } catch (err) {
+      return { ok: false, checkedAt, detail: `unreachable: ${(err as Error).message}` };
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async post(path: string, params: Record<string, string>, token: string, context: DeliverContext, doing: string): Promise<Record<string, string>> {
+    const res = await httpRequest({
+      url: `${this.graph}/${path}`,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ ...params, access_token: token }).toString(),
+      timeoutMs: this.options.timeoutMs,
+      signal: context.signal,
+      mutating: true,
+    });
+    if (res.status !== 200) throw mapGraphError(res, doing);
+    return res.json as Record<string, string>;
+  }
+
+  private permalink(postId: string): string {
+    return `https://www.facebook.com/${postId}`;
+  }
+
+  private async postFirst(part: RenderedPart, token: string, context: DeliverContext): Promise<PostedPart> {
+    const extra = (part.extra ?? {}) as { link?: string };
+    let warning: string | undefined;
+    if (part.media) {
+      try {
+        const res = await this.post(
+          `${this.options.pageId}/photos`,
+          { url: part.media.url, caption: part.text, alt_text_custom: part.media.alt, published: 'true' },
+          token,
+          context,
+          'posting the photo',
+        );
+        const postId = res.post_id ?? res.id;
+        return { id: postId, url: this.permalink(postId), ref: { photoId: res.id } };
+      } catch (err) {
+        // Facebook could not use the image (fetch failed, bad file): post the text without it.
+        const e = err as DeliveryError;
+        if (!(e instanceof DeliveryError) || e.kind !== 'permanent' || e.options.credentials || e.options.code === 'duplicate' || this.options.imageRequired) throw err;
+        warning = `image left out: ${e.message}`;
+      }
+    }
+    const res = await this.post(`${this.options.pageId}/feed`, { message: part.text, ...(extra.link ? { link: extra.link } : {}) }, token, context, 'posting to the Page');
+    return withWarning({ id: res.id, url: this.permalink(res.id) }, warning);
+  }
+
+  private async comment(postId: string, part: RenderedPart, token: string, context: DeliverContext): Promise<PostedPart> {
+    const res = await this.post(`${postId}/comments`, { message: part.text }, token, context, 'adding a comment');
+    return { id: res.id, url: `${this.permalink(postId)}?comment_id=${encodeURIComponent(res.id.split('_').pop() as string)}` };
+  }
+
+  private async lookUp(part: RenderedPart, first: PostedPart | undefined, token: string): Promise<PostedPart | null> {
+    const path = first ? `${first.id}/comments` : `${this.options.pageId}/posts`;
+    const res = await httpRequest({
+      url: `${this.graph}/${path}?${new URLSearchParams({ fields: 'id,message,created_time', limit: '25', access_token: token })}`,
+      timeoutMs: this.options.timeoutMs,
+    });
+    if (res.status !== 200) throw mapGraphError(res, 'reading the Page');
+    const wanted = comparable(part.text);
+    const match = ((res.json as { data?: Array<{ id: string; message?: string }> })?.data ?? []).find((p) => comparable(p.message ?? '') === wanted);
+    if (!match) return null;
+    return first ? { id: match.id, url: `${this.permalink(first.id)}?comment_id=${encodeURIComponent(match.id.split('_').pop() as string)}` } : { id: match.id, url: this.permalink(match.id) };
+  }
+}
+
+export function createFacebookChannel(account: SocialAccountConfig, env: NodeJS.ProcessEnv): FacebookChannel {
+  return new FacebookChannel(account, env);
+}

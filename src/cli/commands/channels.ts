@@ -1,0 +1,81 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import type { Context } from '../../context.js';
+import type { Alert } from '../../domain/alert.js';
+import { newAlert } from '../../domain/alert.js';
+import { parseAlertFile } from '../../domain/parse.js';
+import { createAccountChannels } from '../../channels/accounts.js';
+import { renderPreview } from '../../publish/preview.js';
+import { withContext, fail, print } from '../runtime.js';
+
+async function loadAlert(ctx: Context, fileOrId: string): Promise<Alert> {
+  if (!existsSync(fileOrId)) return ctx.alerts.require(fileOrId);
+  return newAlert(parseAlertFile(basename(fileOrId), readFileSync(fileOrId, 'utf8')));
+}
+
+export function registerChannelCommands(program: Command): void {
+  program
+    .command('render <fileOrId>')
+    .description('print exactly what a channel would send, part by part, with each length against its limit')
+    .requiredOption('--channel <name>', '"email" or an account id from the configuration')
+    .option('--html', 'for email: print the HTML part instead of the text part')
+    .action((target: string, opts: { channel: string; html?: boolean }) =>
+      withContext(async (ctx) => {
+        const alert = await loadAlert(ctx, target);
+        const preview = renderPreview(ctx, await createAccountChannels(ctx), alert, opts.channel);
+        if (preview.kind === 'email') {
+          print(`Subject: ${preview.email.subject}`);
+          print('');
+          print(opts.html ? preview.email.html : preview.email.text);
+          return;
+        }
+        const parts = preview.message.parts;
+        parts.forEach((part, i) => {
+          const over = part.length > part.limit ? '  OVER THE LIMIT' : '';
+          print(`--- part ${i + 1}/${parts.length} (${preview.message.provider}): ${part.length}/${part.limit}${over}${part.media ? `  [image: ${part.media.alt}]` : ''}`);
+          print(part.text);
+        });
+      }).catch(fail),
+    );
+
+  const channels = program.command('channels').description('configured accounts and their health');
+  channels
+    .command('list')
+    .description('every configured channel and its queue')
+    .action(() =>
+      withContext(async (ctx) => {
+        print(`email      ${ctx.config.email.enabled ? (ctx.config.email.smtpUrl ? 'SMTP' : `outbox ${ctx.config.email.outboxDir}`) : 'disabled'}`);
+        for (const [id, channel] of await createAccountChannels(ctx)) print(`${id.padEnd(10)} ${channel.provider}  (queue account-${id})`);
+      }).catch(fail),
+    );
+  channels
+    .command('check')
+    .description("verify every account's credentials with its provider; report expiries and missing permissions")
+    .action(() =>
+      withContext(async (ctx) => {
+        let bad = 0;
+        for (const [id, channel] of await createAccountChannels(ctx)) {
+          const report = await channel.checkHealth().catch((err: Error) => ({ ok: false, checkedAt: new Date().toISOString(), detail: err.message }) as Awaited<ReturnType<typeof channel.checkHealth>>);
+          await ctx.health.recordCheck(id, report);
+          if (!report.ok) bad++;
+          const extra = [report.expiresAt ? `expires ${report.expiresAt}` : '', report.missingPermissions?.length ? `missing ${report.missingPermissions.join(', ')}` : ''].filter(Boolean).join('; ');
+          print(`${report.ok ? 'ok  ' : 'FAIL'}  ${id.padEnd(16)} ${channel.provider.padEnd(9)} ${report.detail}${extra ? ` (${extra})` : ''}`);
+        }
+        if (ctx.config.email.enabled && ctx.config.email.smtpUrl) {
+          const { createMailTransport } = await import('../../channels/email/transport.js');
+          const transport = createMailTransport(ctx.config.email);
+          try {
+            await transport.verify();
+            print(`ok    ${'email'.padEnd(16)} smtp      server accepted the connection`);
+          } catch (err) {
+            bad++;
+            print(`FAIL  ${'email'.padEnd(16)} smtp      ${(err as Error).message}`);
+          } finally {
+            transport.close();
+          }
+        }
+        if (bad > 0) process.exitCode = 1;
+      }).catch(fail),
+    );
+}

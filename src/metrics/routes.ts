@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import type { Context } from '../context.js';
+import { errors } from '../errors.js';
+import { secretsEqual } from '../http/auth.js';
+import type { ServerPlugin } from '../http/plugins.js';
+import { adminTokenAuth, mountBullBoard } from './bull-board.js';
+import { renderMetrics } from './exposition.js';
+import { cachedSubscriberCounts, collectSnapshot, queueNames } from './snapshot.js';
+
+export interface MetricsRoutesOptions {
+  /** Where the metrics token is read from (`metrics.tokenEnv`); process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** false when another plugin mounts Bull Board (e.g. the console, behind its own login). */
+  bullBoard?: boolean;
+}
+
+/** GET /metrics (Prometheus text, its own bearer token) and Bull Board at /admin/queues. */
+export function metricsPlugin(options: MetricsRoutesOptions = {}): ServerPlugin {
+  return async (app: FastifyInstance, ctx: Context) => {
+    const tokenEnv = ctx.config.metrics.tokenEnv;
+    const token = (options.env ?? process.env)[tokenEnv] || undefined;
+    if (!token) ctx.log.info(`${tokenEnv} is not set: /metrics is turned off`);
+    const subscribers = cachedSubscriberCounts(ctx);
+
+    app.get('/metrics', async (request, reply) => {
+      if (!token) throw errors.METRICS_DISABLED(tokenEnv);
+      const given = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      // Its own token, so a Prometheus server never holds the admin token.
+      if (!given || !secretsEqual(given, token)) throw errors.UNAUTHORIZED();
+      const { contentType, body } = await renderMetrics(await collectSnapshot(ctx, { subscribers }));
+      return reply.header('cache-control', 'no-store').type(contentType).send(body);
+    });
+
+    if (options.bullBoard !== false) await mountBullBoard(app, ctx, queueNames(ctx), adminTokenAuth(ctx.config.secrets.adminToken));
+  };
+}
+
+export const metricsRoutes: ServerPlugin = metricsPlugin();

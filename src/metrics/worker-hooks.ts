@@ -1,0 +1,30 @@
+import type { Context } from '../context.js';
+import type { MailTransport } from '../channels/email/transport.js';
+import type { AccountChannel } from '../channels/types.js';
+import { startStatusNotifier, type NotifierOptions } from '../notify/notifier.js';
+import { LatencyRecorder } from './latency.js';
+import { timeAdapter, timeTransport } from './instrument.js';
+
+export interface WorkerHooks {
+  /** The transport the email worker should use: the same one, timed. */
+  transport(transport: MailTransport): MailTransport;
+  /** The adapter the account worker should use: the same one, timed. */
+  adapter(adapter: AccountChannel): AccountChannel;
+  /** Flushes the last latency samples and stops the status notifier. */
+  stop(): Promise<void>;
+}
+
+/** What `startWorkers` runs beside the queue workers: send-latency recording and status webhooks. */
+export function startWorkerHooks(ctx: Context, options: NotifierOptions = {}): WorkerHooks {
+  const log = ctx.log.child({ component: 'metrics' });
+  const latency = new LatencyRecorder(ctx.redis, ctx.keys, ctx.config.metrics.latencyFlushMs, (err) => log.warn({ err: err.message }, 'could not record send latency; will try again'));
+  const observe = latency.observe.bind(latency);
+  const notifier = startStatusNotifier(ctx, options);
+  return {
+    transport: (transport) => timeTransport(transport, observe),
+    adapter: (adapter) => timeAdapter(adapter, observe),
+    async stop() {
+      await Promise.all([latency.stop(), notifier.stop()]);
+    },
+  };
+}

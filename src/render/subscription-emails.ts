@@ -1,0 +1,97 @@
+import { existsSync, readFileSync } from 'node:fs';
+import Handlebars from 'handlebars';
+import mjmlModule from 'mjml';
+import type { Config } from '../config/schema.js';
+import { countryName } from '../domain/countries.js';
+import { templatesDir as templatesDirFor } from '../paths.js';
+import type { MinLevel } from '../domain/subscriber.js';
+
+// Confirmation, welcome and goodbye emails: MJML for the HTML part, a plain-text twin, both from
+// templates/email/<kind>[.<lang>].{mjml,txt}.hbs with the shared subscription layout. Every value
+// is escaped by Handlebars; nothing here tracks opens or clicks.
+
+export type SubscriptionEmailKind = 'confirm' | 'welcome' | 'goodbye';
+
+export interface SubscriptionEmailData {
+  /** Countries chosen, "*" for all. */
+  countries: string[] | '*';
+  minLevel: MinLevel;
+  language: string;
+  confirmUrl?: string;
+  unsubscribeUrl?: string;
+  preferencesUrl?: string;
+  /** How long the confirm link works, in seconds. */
+  expiresInS?: number;
+}
+
+export interface RenderedSubscriptionEmail {
+  subject: string;
+  html: string;
+  text: string;
+  language: string;
+}
+
+type MjmlResult = { html: string; errors: Array<{ formattedMessage: string }> };
+const mjml2html = mjmlModule as unknown as (source: string, options: Record<string, unknown>) => MjmlResult;
+
+const templatesDir = templatesDirFor('email');
+const handlebars = Handlebars.create();
+handlebars.registerPartial('subscriptionLayout', readFileSync(`${templatesDir}subscription-layout.mjml.hbs`, 'utf8'));
+
+const cache = new Map<string, HandlebarsTemplateDelegate>();
+function template(kind: SubscriptionEmailKind, language: string, ext: 'mjml' | 'txt'): HandlebarsTemplateDelegate {
+  const localised = `${kind}.${language}.${ext}.hbs`;
+  const name = existsSync(templatesDir + localised) ? localised : `${kind}.${ext}.hbs`;
+  let fn = cache.get(name);
+  if (!fn) {
+    // Plain text is not HTML: escaping would turn "&" into "&amp;". Values there are config and
+    // our own URLs; subscriber-supplied text never reaches these templates.
+    fn = handlebars.compile(readFileSync(templatesDir + name, 'utf8'), { noEscape: ext === 'txt', strict: false });
+    cache.set(name, fn);
+  }
+  return fn;
+}
+
+export const MIN_LEVEL_LABELS: Record<MinLevel, string> = {
+  all: 'every alert, report and update',
+  watch: 'Genocide Watch, Warning and Emergency alerts',
+  warning: 'Genocide Warning and Emergency alerts',
+  emergency: 'Genocide Emergency alerts only',
+};
+
+export function describeCountries(countries: string[] | '*', language = 'en'): string {
+  if (countries === '*') return 'all countries';
+  return countries.map((c) => countryName(c, language)).join(', ');
+}
+
+function duration(seconds: number): string {
+  if (seconds % 86400 === 0) return `${seconds / 86400} day${seconds === 86400 ? '' : 's'}`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? '' : 's'}`;
+  return `${Math.round(seconds / 60)} minutes`;
+}
+
+const SUBJECTS: Record<SubscriptionEmailKind, (org: string) => string> = {
+  confirm: (org) => `Confirm your subscription to ${org} alerts`,
+  welcome: (org) => `You are subscribed to ${org} alerts`,
+  goodbye: (org) => `You are unsubscribed from ${org} alerts`,
+};
+
+export function renderSubscriptionEmail(kind: SubscriptionEmailKind, config: Config, data: SubscriptionEmailData): RenderedSubscriptionEmail {
+  const org = config.organisation;
+  const base = config.http.publicUrl.replace(/\/+$/, '');
+  const subject = SUBJECTS[kind](org.name);
+  const model = {
+    ...data,
+    org,
+    subject,
+    kind,
+    subscribeUrl: `${base}/subscribe`,
+    countriesText: describeCountries(data.countries, data.language),
+    levelText: MIN_LEVEL_LABELS[data.minLevel],
+    expiresIn: data.expiresInS ? duration(data.expiresInS) : '',
+  };
+  const { html, errors } = mjml2html(template(kind, data.language, 'mjml')(model), { validationLevel: 'soft', keepComments: false });
+  if (errors.length > 0 && !html) throw new Error(`${kind} email template: ${errors.map((e) => e.formattedMessage).join('; ')}`);
+  const text = template(kind, data.language, 'txt')(model).replace(/\n{3,}/g, '\n\n').trim() + '\n';
+  return { subject, html, text, language: data.language };
+}

@@ -1,0 +1,96 @@
+import { randomInt } from 'node:crypto';
+import type { Context } from '../context.js';
+import { normaliseEmail, type MinLevel } from '../domain/subscriber.js';
+
+// A subscription request waits here until its confirmation link is used. It holds the choices
+// made on the form, so nothing about an existing subscription changes before the owner of the
+// address confirms. `g` is the generation: each confirmation mail gets a new one, and only the
+// link carrying the current `g` confirms, so older links (and every link after an unsubscribe)
+// are dead.
+
+export type ConsentSource = 'form' | 'api';
+
+export interface PendingRequest {
+  g: number;
+  countries: string[] | '*';
+  minLevel: MinLevel;
+  language: string;
+  source: ConsentSource;
+  formVersion: string;
+  /** Epoch seconds. */
+  requestedAt: number;
+}
+
+type Ctx = Pick<Context, 'redis' | 'keys' | 'config'>;
+
+export const newGeneration = (): number => randomInt(1, 2 ** 31 - 1);
+
+export async function savePending(ctx: Ctx, id: number, request: PendingRequest): Promise<void> {
+  await ctx.redis.set(ctx.keys.subscriptionPending(id), JSON.stringify(request), 'EX', ctx.config.subscriptions.pendingExpiryS);
+}
+
+export async function readPending(ctx: Ctx, id: number): Promise<PendingRequest | null> {
+  const raw = await ctx.redis.get(ctx.keys.subscriptionPending(id));
+  return raw ? (JSON.parse(raw) as PendingRequest) : null;
+}
+
+// KEYS: pending. ARGV: generation. Deletes and returns the request only if the generation matches.
+const TAKE_LUA = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local ok, req = pcall(cjson.decode, raw)
+if not ok or tostring(req.g) ~= ARGV[1] then return false end
+redis.call('DEL', KEYS[1])
+return raw
+`;
+
+/** Takes the request for confirmation, once: a second POST of the same link finds nothing. */
+export async function takePending(ctx: Ctx, id: number, generation: number): Promise<PendingRequest | null> {
+  const raw = (await ctx.redis.eval(TAKE_LUA, 1, ctx.keys.subscriptionPending(id), String(generation))) as string | null;
+  return raw ? (JSON.parse(raw) as PendingRequest) : null;
+}
+
+/**
+ * An unconfirmed record is deleted once its latest confirm link has expired (plus a margin, so a
+ * confirmation in the last second is never raced by the sweep).
+ */
+export async function scheduleExpiry(ctx: Ctx, id: number, now = Date.now()): Promise<void> {
+  await ctx.redis.zadd(ctx.keys.pendingExpiry(), now + ctx.config.subscriptions.pendingExpiryS * 1000 + 5 * 60_000, String(id));
+}
+
+// KEYS: subscriber, by-email, pending, bounces, expiry zset. ARGV: id, normalised email.
+// Deletes the record only if it is still unconfirmed ('s' is the status field in store/subscribers.ts),
+// atomically, so a confirmation arriving at the same moment is never lost.
+const EXPIRE_LUA = `
+redis.call('ZREM', KEYS[5], ARGV[1])
+if redis.call('HGET', KEYS[1], 's') ~= 'pending' then return 0 end
+if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[2], ARGV[2]) end
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
+return 1
+`;
+
+/** Deletes unconfirmed records whose time is up. Cheap when there is nothing to do; safe to run anywhere. */
+export async function expirePending(ctx: Ctx & Pick<Context, 'subscribers'>, now = Date.now(), max = 500): Promise<number> {
+  const ids = await ctx.redis.zrangebyscore(ctx.keys.pendingExpiry(), '-inf', now, 'LIMIT', 0, max);
+  let deleted = 0;
+  for (const raw of ids) {
+    const id = Number(raw);
+    const sub = await ctx.subscribers.get(id);
+    if (!sub || sub.status !== 'pending') {
+      await ctx.redis.zrem(ctx.keys.pendingExpiry(), raw);
+      continue;
+    }
+    deleted += (await ctx.redis.eval(
+      EXPIRE_LUA,
+      5,
+      ctx.keys.subscriber(id),
+      ctx.keys.subscriberByEmail(),
+      ctx.keys.subscriptionPending(id),
+      ctx.keys.subscriberBounces(id),
+      ctx.keys.pendingExpiry(),
+      raw,
+      normaliseEmail(sub.email),
+    )) as number;
+  }
+  return deleted;
+}

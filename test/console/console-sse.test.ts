@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedIn, startHarness, TOKENS, type Harness } from './harness.js';
+import { seedSubscribers, storeAlert } from '../helpers/fixtures.js';
+import type { ProgressEvent } from '../../src/console/events-route.js';
+
+/** Reads server-sent events from a fetch response, one parsed `progress` event at a time. */
+async function* progressEvents(response: Response): AsyncGenerator<ProgressEvent> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const lines = block.split('\n');
+      if (lines.some((l) => l === 'event: progress')) {
+        yield JSON.parse(lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')) as ProgressEvent;
+      }
+    }
+  }
+}
+
+describe('the live progress stream', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness('console-sse', { workers: true });
+    await seedSubscribers(h.ctx, 40, () => ({ countries: ['KZ'], minLevel: 'all' }));
+    h.smtp.behaviour.rejectRecipient = (a) => (a === 'reader7@example.org' ? { code: 550, message: '5.1.1 no such user' } : undefined);
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('reports the same counts as the ledger, as delivery happens, until every delivery has an outcome', async () => {
+    const client = await signedIn(h.baseUrl, TOKENS.publisher, 'Pat');
+    const alert = await storeAlert(h.ctx);
+    const abort = new AbortController();
+    const response = await fetch(`${h.baseUrl}/console/alerts/${alert.id}/events`, { headers: { cookie: client.cookieHeader }, signal: abort.signal });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const events = progressEvents(response);
+
+    const first = (await events.next()).value as ProgressEvent;
+    expect(first.status).toBe('draft');
+    expect(first.channels).toEqual([]);
+
+    const csrf = await client.csrf(`/console/alerts/${alert.id}/publish`);
+    const published = await client.request(`/console/alerts/${alert.id}/publish`, { method: 'POST', form: { _csrf: csrf, confirm: 'yes' } });
+    expect(published.status).toBe(303);
+
+    const seen: ProgressEvent[] = [];
+    for await (const event of events) {
+      seen.push(event);
+      if (event.complete && event.status === 'published') break;
+    }
+    abort.abort();
+    const last = seen[seen.length - 1];
+    expect(last.counts).toEqual(await h.ctx.ledger.counts(alert.id));
+    expect(last.counts.channels.email).toMatchObject({ total: 40, sent: 39, failed: 1, queued: 0, sending: 0 });
+    expect(last.counts.channels.partners).toMatchObject({ total: 1, sent: 1 });
+
+    // Every event is internally consistent, and progress never goes backwards.
+    const best: Record<string, number> = {};
+    for (const event of seen) {
+      for (const c of event.channels) {
+        expect(c.done).toBe(c.sent + c.failed + c.unknown + c.skipped);
+        expect(c.percent).toBe(c.total ? Math.floor((c.done * 100) / c.total) : 0);
+        expect(c.done).toBeGreaterThanOrEqual(best[c.channel] ?? 0);
+        best[c.channel] = c.done;
+      }
+    }
+    expect(last.channels.map((c) => [c.channel, c.percent, c.etaText])).toEqual([
+      ['email', 100, 'done'],
+      ['partners', 100, 'done'],
+    ]);
+  });
+
+  it('answers 404 for an unknown alert and 401 without a session, before any stream starts', async () => {
+    const client = await signedIn(h.baseUrl, TOKENS.viewer, 'Vera');
+    const missing = await fetch(`${h.baseUrl}/console/alerts/01ARZ3NDEKTSV4RRFFQ69G5FAV/events`, { headers: { cookie: client.cookieHeader, accept: 'application/json' } });
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).code).toBe('TOCSIN_ERR_ALERT_NOT_FOUND');
+    const anonymous = await fetch(`${h.baseUrl}/console/alerts/01ARZ3NDEKTSV4RRFFQ69G5FAV/events`);
+    expect(anonymous.status).toBe(401);
+  });
+});

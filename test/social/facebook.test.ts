@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createFacebookChannel, type FacebookChannel } from '../../src/channels/social/facebook.js';
+import { FakeFacebook, graphError, PAGE_ID } from '../fakes/facebook.js';
+import { FakeImageHost, PNG_1X1 } from '../fakes/image-host.js';
+import { alertWithParts, deliveryError, exampleAlert, expectNothingCut, expectWellFormedThread, newContext, shortAlert, sleep, socialAccount } from './helpers.js';
+
+describe('Facebook Page adapter against a fake Graph API', () => {
+  let fake: FakeFacebook;
+  let images: FakeImageHost;
+
+  beforeAll(async () => {
+    images = await new FakeImageHost().start();
+  });
+  afterAll(async () => {
+    await images.close();
+  });
+  beforeEach(async (ctx) => {
+    fake = await new FakeFacebook().start();
+    ctx.onTestFinished(() => fake.close());
+  });
+
+  const channel = (options: Record<string, unknown> = {}, token = fake.pageToken): FacebookChannel =>
+    createFacebookChannel(
+      socialAccount({ id: 'fb-page', provider: 'facebook', baseUrl: fake.url, credentialsEnv: { pageAccessToken: 'FB_PAGE_TOKEN' }, options: { pageId: PAGE_ID, timeoutMs: 2000, ...options } }),
+      { FB_PAGE_TOKEN: token },
+    );
+
+  it('posts a link post: the text without the URL, the URL as the link (preview card)', async () => {
+    const fb = channel();
+    const alert = shortAlert();
+    const message = fb.render(alert);
+    expect(message.parts).toHaveLength(1);
+    expect(message.parts[0].text).toBe(`${alert.title}\n\n${alert.summary}`);
+    expect(message.parts[0].extra).toEqual({ endpoint: 'feed', link: alert.canonicalUrl });
+    const first = await fb.deliver(message, newContext());
+    expect(fake.posts).toHaveLength(1);
+    expect(fake.posts[0]).toMatchObject({ message: message.parts[0].text, link: alert.canonicalUrl });
+    expect(first).toEqual({ id: fake.posts[0].id, url: `https://www.facebook.com/${fake.posts[0].id}` });
+  });
+
+  it('posts the whole example alert as one post; an alert over 63,206 characters continues in comments', async () => {
+    const fb = channel();
+    const example = fb.render(exampleAlert());
+    expect(example.parts).toHaveLength(1);
+    expectNothingCut(example, exampleAlert());
+
+    const alert = alertWithParts(fb, 3, 1990);
+    const message = fb.render(alert);
+    expectWellFormedThread(message, (t) => t.length);
+    expect(message.parts.map((p) => p.limit)).toEqual([63206, 8000, 8000]);
+    expectNothingCut(message, alert);
+    await fb.deliver(message, newContext());
+    expect(fake.posts).toHaveLength(1);
+    expect(fake.posts[0].message).toBe(message.parts[0].text);
+    expect(fake.posts[0].comments.map((c) => c.message)).toEqual(message.parts.slice(1).map((p) => p.text));
+  });
+
+  it('posts a photo with caption and alt text; the link goes in the caption', async () => {
+    const fb = channel();
+    const alert = exampleAlert(images.image());
+    const message = fb.render(alert);
+    expect(message.parts[0].extra).toEqual({ endpoint: 'photos' });
+    expect(message.parts[0].text.endsWith(`Full alert: ${alert.canonicalUrl}`)).toBe(true);
+    const first = await fb.deliver(message, newContext());
+    const [post] = fake.posts;
+    expect(post.photo?.bytes.equals(PNG_1X1)).toBe(true);
+    expect(post.photo?.alt).toBe(alert.image?.alt);
+    expect(post.message).toBe(message.parts[0].text);
+    expect(first.id).toBe(post.id);
+    expect(first.ref?.photoId).toBe(post.photo?.photoId);
+  });
+
+  it('falls back to a text post, with a warning, when Facebook cannot use the image', async () => {
+    const fb = channel();
+    const first = await fb.deliver(fb.render(shortAlert({ image: { url: `${images.url}/media/page.html`, alt: 'Not an image.' } })), newContext());
+    expect(fake.posts[0].photo).toBeUndefined();
+    expect(first.ref?.warning).toMatch(/image left out.*324/);
+  });
+
+  it('maps rate-limit codes: usage headers in minutes, Retry-After in seconds, else one hour', async () => {
+    const fb = channel();
+    const message = fb.render(shortAlert());
+    fake.postScript.on(1, {
+      status: 400,
+      headers: { 'x-business-use-case-usage': JSON.stringify({ [PAGE_ID]: [{ type: 'pages', call_count: 100, total_cputime: 20, total_time: 30, estimated_time_to_regain_access: 2 }] }) },
+      body: graphError(32, '(#32) Page request limit reached'),
+    });
+    let err = await deliveryError(fb.deliver(message, newContext()));
+    expect(err.kind).toBe('rate-limited');
+    expect(err.options.retryAt).toBeGreaterThan(Date.now() + 110_000);
+    expect(err.options.retryAt).toBeLessThanOrEqual(Date.now() + 120_000);
+
+    fake.postScript.on(1, { status: 400, body: graphError(4, '(#4) Application request limit reached', { is_transient: true }) });
+    err = await deliveryError(fb.deliver(message, newContext()));
+    expect(err.kind).toBe('rate-limited');
+    expect(err.options.retryAt).toBeGreaterThan(Date.now() + 59 * 60_000);
+    expect(fake.posts).toHaveLength(0);
+  });
+
+  it('on 429 with a reset 2 seconds ahead reports rate-limited until then, then posts', async () => {
+    const fb = channel();
+    const message = fb.render(shortAlert());
+    fake.postScript.on(1, { status: 429, headers: { 'retry-after': '2' }, body: graphError(613, 'Calls to this api have exceeded the rate limit.') });
+    const before = Date.now();
+    const err = await deliveryError(fb.deliver(message, newContext()));
+    expect(err.kind).toBe('rate-limited');
+    expect(err.options.retryAt).toBeGreaterThanOrEqual(before + 2000);
+    expect(err.options.retryAt).toBeLessThanOrEqual(Date.now() + 2000);
+    await sleep(Math.max(0, (err.options.retryAt as number) - Date.now()));
+    await fb.deliver(message, newContext());
+    expect(fake.posts).toHaveLength(1);
+  });
+
+  it('a timeout after Facebook stored the post: unknown outcome, found on the Page; a re-post refused as duplicate is matched', async () => {
+    fake.postScript.on(1, { hangAfterStore: true });
+    const fb = channel({ timeoutMs: 300 });
+    const message = fb.render(shortAlert());
+    const context = newContext();
+    const err = await deliveryError(fb.deliver(message, context));
+    expect(err.kind).toBe('unknown-outcome');
+    expect(fake.posts).toHaveLength(1);
+    expect((await fb.findExisting(message, context))?.id).toBe(fake.posts[0].id);
+    const again = await channel().deliver(message, newContext());
+    expect(again.id).toBe(fake.posts[0].id);
+    expect(fake.posts).toHaveLength(1);
+    expect(await channel().findExisting(channel().render(shortAlert({ title: 'Never posted' })), newContext())).toBeNull();
+  });
+
+  it('an expired token (code 190) is permanent and flagged as credentials; health says so', async () => {
+    fake.tokenValid = false;
+    const fb = channel();
+    const err = await deliveryError(fb.deliver(fb.render(shortAlert()), newContext()));
+    expect(err).toMatchObject({ kind: 'permanent', options: { code: 190, credentials: true } });
+    expect(err.message).toMatch(/Session has expired/);
+    const health = await fb.checkHealth();
+    expect(health.ok).toBe(false);
+    expect(health.detail).toMatch(/not valid/);
+  });
+
+  it('health reports the page, the token expiry and missing permissions', async () => {
+    const ok = await channel().checkHealth();
+    expect(ok.ok).toBe(true);
+    expect(ok.detail).toContain('Tocsin Test Page');
+    expect(ok.expiresAt).toBe(new Date(fake.dataAccessExpiresAt * 1000).toISOString());
+    fake.scopes = ['pages_show_list'];
+    fake.expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    const missing = await channel().checkHealth();
+    expect(missing.ok).toBe(false);
+    expect(missing.missingPermissions).toEqual(['pages_manage_posts', 'pages_read_engagement']);
+    expect(missing.expiresAt).toBe(new Date(fake.expiresAt * 1000).toISOString());
+  });
+
+  it('resumes after a failed comment: the post and earlier parts are not posted again', async () => {
+    const fb = channel();
+    const message = fb.render(alertWithParts(fb, 4, 1990));
+    fake.postScript.on(3, { status: 500, body: graphError(2, 'An unexpected error has occurred. Please retry your request later.', { is_transient: true }) });
+    const context = newContext();
+    const err = await deliveryError(fb.deliver(message, context));
+    expect(err.kind).toBe('transient');
+    expect(context.recorded).toHaveLength(2);
+    const resumed = newContext(context.recorded);
+    await fb.deliver(message, resumed);
+    expect(resumed.recorded).toHaveLength(2);
+    expect(fake.posts).toHaveLength(1);
+    expect(fake.posts[0].comments.map((c) => c.message)).toEqual(message.parts.slice(1).map((p) => p.text));
+  });
+
+  it('validates options naming the field', () => {
+    expect(() => channel({ pageId: 'my-page' })).toThrow(/social\.fb-page\.options\.pageId/);
+    expect(() => createFacebookChannel(socialAccount({ id: 'fb', provider: 'facebook', credentialsEnv: { pageAccessToken: 'T' } }), {})).toThrow(/social\.fb\.options\.pageId/);
+  });
+});

@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTelegramChannel, escapeTelegramHtml, type TelegramChannel } from '../../src/channels/social/telegram.js';
+import { CHANNEL, FakeTelegram, parseTelegramHtml } from '../fakes/telegram.js';
+import { FakeImageHost, PNG_1X1 } from '../fakes/image-host.js';
+import type { RenderedMessage } from '../../src/channels/types.js';
+import { alertWithParts, deliveryError, exampleAlert, expectNothingCut, newContext, shortAlert, sleep, socialAccount } from './helpers.js';
+
+const visible = (html: string): string => {
+  const parsed = parseTelegramHtml(html);
+  if ('error' in parsed) throw new Error(parsed.error);
+  return parsed.text;
+};
+
+function expectTelegramParts(message: RenderedMessage): void {
+  const n = message.parts.length;
+  message.parts.forEach((part, i) => {
+    expect(part.length).toBe(visible(part.text).length);
+    expect(part.length).toBeLessThanOrEqual(part.limit);
+    if (n > 1) expect(part.text.endsWith(` ${i + 1}/${n}`)).toBe(true);
+  });
+}
+
+describe('Telegram adapter against a fake Bot API', () => {
+  let fake: FakeTelegram;
+  let images: FakeImageHost;
+
+  beforeAll(async () => {
+    images = await new FakeImageHost().start();
+  });
+  afterAll(async () => {
+    await images.close();
+  });
+  beforeEach(async (ctx) => {
+    fake = await new FakeTelegram().start();
+    ctx.onTestFinished(() => fake.close());
+  });
+
+  const channel = (options: Record<string, unknown> = {}, token = fake.token): TelegramChannel =>
+    createTelegramChannel(
+      socialAccount({ id: 'tg', provider: 'telegram', baseUrl: fake.url, credentialsEnv: { botToken: 'TELEGRAM_BOT_TOKEN' }, options: { chatId: '@tocsin_test', timeoutMs: 2000, ...options } }),
+      { TELEGRAM_BOT_TOKEN: token },
+    );
+
+  it('escapes &, < and > only', () => {
+    expect(escapeTelegramHtml(`Tanks & <troops> "near" the border`)).toBe('Tanks &amp; &lt;troops&gt; "near" the border');
+  });
+
+  it('posts a short alert as HTML: bold title, escaped text, the link once', async () => {
+    const t = channel();
+    const alert = shortAlert({ summary: 'Test of escaping: R&D budgets < 5% and > 1% of "aid" <b>not bold</b>.' });
+    const message = t.render(alert);
+    expect(message.parts).toHaveLength(1);
+    const [part] = message.parts;
+    expect(part.text).toBe(
+      `<b>${alert.title}</b>\n\nTest of escaping: R&amp;D budgets &lt; 5% and &gt; 1% of “aid” &lt;b&gt;not bold&lt;/b&gt;.\n\nFull alert: ${alert.canonicalUrl}`,
+    );
+    expect(part.limit).toBe(4096);
+    const first = await t.deliver(message, newContext());
+    expect(fake.messages).toHaveLength(1);
+    expect(fake.messages[0].html).toBe(part.text);
+    expect(fake.messages[0].text).toContain('R&D budgets < 5% and > 1%');
+    expect(fake.messages[0].reply_to).toBeUndefined();
+    expect(first).toEqual({ id: String(fake.messages[0].message_id), url: `https://t.me/${CHANNEL.username}/${fake.messages[0].message_id}` });
+  });
+
+  it('threads a long alert in 4096-character messages, each replying to the one before', async () => {
+    const t = channel();
+    const alert = alertWithParts(t, 3, 1990);
+    const message = t.render(alert);
+    expectTelegramParts(message);
+    expectNothingCut(message, alert, visible);
+    await t.deliver(message, newContext());
+    expect(fake.messages.map((m) => m.html)).toEqual(message.parts.map((p) => p.text));
+    fake.messages.forEach((m, i) => {
+      expect(m.text.length).toBeLessThanOrEqual(4096);
+      expect(m.reply_to).toBe(i === 0 ? undefined : fake.messages[i - 1].message_id);
+    });
+  });
+
+  it('sends the photo with the first part as caption (1024), describing the image since Telegram has no alt text', async () => {
+    const t = channel();
+    const alert = exampleAlert(images.image());
+    const message = t.render(alert);
+    expectTelegramParts(message);
+    expect(message.parts[0].limit).toBe(1024);
+    expect(message.parts[0].extra?.method).toBe('sendPhoto');
+    expect(visible(message.parts[0].text)).toContain(`Image: ${alert.image?.alt}`);
+    expectNothingCut(message, alert, visible);
+    await t.deliver(message, newContext());
+    expect(fake.messages[0].photo?.bytes.equals(PNG_1X1)).toBe(true);
+    expect(fake.messages[0].html).toBe(message.parts[0].text);
+    expect(fake.messages.slice(1).every((m) => !m.photo)).toBe(true);
+    fake.messages.forEach((m, i) => expect(m.reply_to).toBe(i === 0 ? undefined : fake.messages[i - 1].message_id));
+  });
+
+  it('sends the text alone, with a warning, when Telegram cannot fetch the photo', async () => {
+    const t = channel();
+    const first = await t.deliver(t.render(shortAlert({ image: { url: `${images.url}/media/page.html`, alt: 'Not an image.' } })), newContext());
+    expect(fake.messages).toHaveLength(1);
+    expect(fake.messages[0].photo).toBeUndefined();
+    expect(first.ref?.warning).toMatch(/image left out.*HTTP URL/);
+  });
+
+  it('on 429 honours retry_after (2 seconds), then posts', async () => {
+    fake.sendScript.on(1, { status: 429, body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 2', parameters: { retry_after: 2 } } });
+    const t = channel();
+    const message = t.render(shortAlert());
+    const before = Date.now();
+    const err = await deliveryError(t.deliver(message, newContext()));
+    expect(err.kind).toBe('rate-limited');
+    expect(err.options.retryAt).toBeGreaterThanOrEqual(before + 2000);
+    expect(err.options.retryAt).toBeLessThanOrEqual(Date.now() + 2000);
+    expect(fake.messages).toHaveLength(0);
+    await sleep(Math.max(0, (err.options.retryAt as number) - Date.now()));
+    await t.deliver(message, newContext());
+    expect(fake.messages).toHaveLength(1);
+  });
+
+  it('a timeout after Telegram stored the message is an unknown outcome; the Bot API cannot look it up', async () => {
+    fake.sendScript.on(1, { hangAfterStore: true });
+    const t = channel({ timeoutMs: 300 });
+    const message = t.render(shortAlert());
+    const context = newContext();
+    const err = await deliveryError(t.deliver(message, context));
+    expect(err.kind).toBe('unknown-outcome');
+    expect(fake.messages).toHaveLength(1);
+    expect(t.safeToResend).toBe(false);
+    expect(await t.findExisting()).toBeUndefined();
+  });
+
+  it('a wrong bot token is a permanent credentials failure, and the token never shows in errors', async () => {
+    const t = channel({}, '7000000001:wrong');
+    const err = await deliveryError(t.deliver(t.render(shortAlert()), newContext()));
+    expect(err).toMatchObject({ kind: 'permanent', options: { status: 401, credentials: true } });
+    expect(err.message).not.toContain('7000000001:wrong');
+    const health = await t.checkHealth();
+    expect(health.ok).toBe(false);
+    expect(health.detail).toMatch(/credentials rejected.*Unauthorized/);
+    const wrongChat = await deliveryError(channel({ chatId: '@somewhere_else' }).deliver(t.render(shortAlert()), newContext()));
+    expect(wrongChat).toMatchObject({ kind: 'permanent', options: { credentials: true } });
+  });
+
+  it('health checks the bot, the chat and its right to post', async () => {
+    const ok = await channel().checkHealth();
+    expect(ok).toMatchObject({ ok: true });
+    expect(ok.detail).toContain('@tocsin_test_bot in channel Tocsin Test Channel as administrator');
+    fake.memberStatus = { status: 'administrator', can_post_messages: false };
+    const cannot = await channel().checkHealth();
+    expect(cannot.ok).toBe(false);
+    expect(cannot.missingPermissions?.[0]).toMatch(/can_post_messages/);
+  });
+
+  it('resumes a thread of 5 after part 3 failed: posts 3..5 only', async () => {
+    const t = channel();
+    const message = t.render(alertWithParts(t, 5, 1990));
+    expectTelegramParts(message);
+    fake.sendScript.on(3, { status: 502, body: 'Bad Gateway' });
+    const context = newContext();
+    const err = await deliveryError(t.deliver(message, context));
+    expect(err.kind).toBe('transient');
+    expect(context.recorded).toHaveLength(2);
+    const resumed = newContext(context.recorded);
+    await t.deliver(message, resumed);
+    expect(resumed.recorded).toHaveLength(3);
+    expect(fake.messages).toHaveLength(5);
+    expect(fake.messages.map((m) => m.html)).toEqual(message.parts.map((p) => p.text));
+    fake.messages.forEach((m, i) => expect(m.reply_to).toBe(i === 0 ? undefined : fake.messages[i - 1].message_id));
+  });
+
+  it('validates the chat id', () => {
+    expect(() => channel({ chatId: 'my channel' })).toThrow(/social\.tg\.options\.chatId/);
+    expect(channel({ chatId: -1001234567890 }).render(shortAlert()).parts).toHaveLength(1);
+  });
+});
