@@ -11,6 +11,11 @@ import { alertStatus } from '../src/publish/status.js';
 import { QUEUE } from '../src/queue/queues.js';
 import { jobIds } from '../src/queue/jobs.js';
 import type { Context } from '../src/context.js';
+import { cliEnv, runCli } from './helpers/cli.js';
+import { exampleAlertSource } from './helpers/fixtures.js';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // The social adapters through the whole pipeline: publish worker, one queue per account, ledger.
 
@@ -22,6 +27,7 @@ describe('posting an alert to social accounts through their queues', () => {
   let x: FakeX;
   let mastodon: FakeMastodon;
   let telegram: FakeTelegram;
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     x = await new FakeX().start();
@@ -36,7 +42,7 @@ describe('posting an alert to social accounts through their queues', () => {
         { id: 'tg', provider: 'telegram', baseUrl: telegram.url, credentialsEnv: { botToken: 'TG' }, options: { chatId: '@tocsin_test', timeoutMs: 1500 } },
       ],
     });
-    const env = { XK: X_KEYS.appKey, XS: X_KEYS.appSecret, XT: X_KEYS.accessToken, XA: X_KEYS.accessSecret, MT: mastodon.token, TG: telegram.token };
+    env = { XK: X_KEYS.appKey, XS: X_KEYS.appSecret, XT: X_KEYS.accessToken, XA: X_KEYS.accessSecret, MT: mastodon.token, TG: telegram.token };
     workers = startWorkers(ctx, await createAccountChannels(ctx, env));
   });
   afterAll(async () => {
@@ -101,5 +107,29 @@ describe('posting an alert to social accounts through their queues', () => {
     const mRendered = JSON.parse((await ctx.redis.get(ctx.keys.rendered(alert.id, 'masto')))!);
     expect(mastodon.statuses.length - before.m).toBe(mRendered.parts.length);
     expect(telegram.messages.length - before.t).toBe(1);
+  });
+
+  it('`tocsin render --channel` prints each part with its length against the limit; `channels check` reports credentials', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tocsin-render-')), 'kz.md');
+    writeFileSync(file, exampleAlertSource());
+    const childEnv = cliEnv(ctx.config, env);
+    const x = await runCli(['render', file, '--channel', 'x-main'], childEnv);
+    expect(x.code).toBe(0);
+    const headers = [...x.stdout.matchAll(/^--- part (\d+)\/(\d+) \(x\): (\d+)\/280/gm)];
+    expect(headers.length).toBeGreaterThan(1);
+    for (const h of headers) expect(Number(h[3])).toBeLessThanOrEqual(280);
+    expect(x.stdout).toContain('https://example.org/alerts/kazakhstan-2022-01');
+    const email = await runCli(['render', file, '--channel', 'email'], childEnv);
+    expect(email.stdout).toMatch(/^Subject: Genocide Emergency Alert: Kazakhstan, January 2022/);
+    expect(email.stdout).toMatch(/Stage 4 of 10: Dehumanization/);
+    const unknown = await runCli(['render', file, '--channel', 'myspace'], childEnv);
+    expect(unknown.stderr).toMatch(/No channel named "myspace"/);
+
+    const check = await runCli(['channels', 'check'], { ...childEnv, TG: 'wrong-token' });
+    expect(check.stdout).toMatch(/^ok {4}x-main/m);
+    expect(check.stdout).toMatch(/^ok {4}masto/m);
+    expect(check.stdout).toMatch(/^FAIL {2}tg/m);
+    expect(check.code).toBe(1);
+    expect((await ctx.health.get('tg')).lastCheck?.ok).toBe(false);
   });
 });
