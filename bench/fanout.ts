@@ -83,6 +83,7 @@ interface SinkCounts {
   unique: number;
   duplicates: number;
   bytes: number;
+  connections: number;
 }
 
 interface PipelineResult {
@@ -172,7 +173,7 @@ async function runPipeline(redis: PrivateRedis, admin: Redis, sink: ChildProcess
       rendered,
     };
   } finally {
-    if (worker) await stopChild(worker);
+    if (worker) await stopChild(worker, 15_000);
     await ctx.close();
   }
 }
@@ -201,7 +202,7 @@ async function runBaseline(sink: ChildProcess, redisUrl: string, smtpUrl: string
     const counts = await request<SinkCounts & { type: string }>(sink, { type: 'counts' }, 'counts');
     return { seconds: done.seconds, perSecond: N / done.seconds, cpuSeconds: done.cpuSeconds, errors: done.errors, sink: counts, messageBytes: done.messageBytes, transportOptions: done.transportOptions };
   } finally {
-    await stopChild(child);
+    await stopChild(child, 15_000);
   }
 }
 
@@ -294,7 +295,7 @@ function reportPipeline(r: PipelineResult) {
   print(`  seeded in ${round(r.seedSeconds)} s with SubscriberStore.create`);
   print(`  redis: ${Math.round(r.redisBytesPerSubscriber)} bytes per subscriber (used_memory delta / N; one record ~${Math.round(r.recordBytes)} bytes + by-email index ~${Math.round(r.indexBytesPerSubscriber)} bytes)`);
   print(`  delivered ${r.n.toLocaleString('en')} in ${round(r.seconds, 2)} s = ${Math.round(r.perSecond)} msg/s (publishAlert -> alert published)`);
-  print(`  sink: ${r.sink.messages} messages, ${r.sink.unique} distinct recipients, ${r.sink.duplicates} duplicates, ${mb(r.sink.bytes)} MB; ledger: ${r.sent} sent`);
+  print(`  sink: ${r.sink.messages} messages, ${r.sink.unique} distinct recipients, ${r.sink.duplicates} duplicates, ${mb(r.sink.bytes)} MB over ${r.sink.connections} connections; ledger: ${r.sent} sent`);
   print(`  ledger: ${Math.round(r.ledgerBytesPerDelivery)} bytes per delivery`);
   print(`  worker RSS: ${mb(r.workerIdleRss)} MB idle, ${mb(r.workerPeakRss)} MB peak while sending (VmHWM ${mb(r.workerHwm)} MB)`);
   print(`  CPU seconds: worker ${round(r.cpu.worker)}, redis ${round(r.cpu.redis)}, sink ${round(r.cpu.sink)} (over ${round(r.seconds)} s wall, 2 cores shared)`);
@@ -303,7 +304,7 @@ function reportPipeline(r: PipelineResult) {
 }
 
 function reportBaseline(name: string, r: BaselineResult, how: string) {
-  print(`${name}: ${N.toLocaleString('en')} in ${round(r.seconds, 2)} s = ${Math.round(r.perSecond)} msg/s (${how}); CPU ${round(r.cpuSeconds)} s; sink got ${r.sink.unique} distinct`);
+  print(`${name}: ${N.toLocaleString('en')} in ${round(r.seconds, 2)} s = ${Math.round(r.perSecond)} msg/s (${how}); CPU ${round(r.cpuSeconds)} s; sink got ${r.sink.unique} distinct over ${r.sink.connections} connections`);
   print(`  pool options: ${r.transportOptions}`);
 }
 

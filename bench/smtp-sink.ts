@@ -3,7 +3,7 @@ import { SMTPServer } from 'smtp-server';
 // The SMTP sink, in its own process so its CPU is not counted against the sender's. It accepts
 // everything, drains DATA and counts messages, recipients (and duplicates) and bytes per phase.
 
-let phase = { messages: 0, recipients: 0, bytes: 0, duplicates: 0 };
+let phase = { messages: 0, recipients: 0, bytes: 0, duplicates: 0, connections: 0 };
 let seen = new Set<string>();
 
 const server = new SMTPServer({
@@ -12,6 +12,10 @@ const server = new SMTPServer({
   disableReverseLookup: true,
   logger: false,
   size: 10 * 1024 * 1024,
+  onConnect(_session, callback) {
+    phase.connections++;
+    callback();
+  },
   onData(stream, session, callback) {
     let bytes = 0;
     stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
@@ -32,7 +36,7 @@ server.on('error', (err) => process.send?.({ type: 'error', message: err.message
 process.on('message', (m: { type: string }) => {
   if (m.type === 'counts') process.send?.({ type: 'counts', ...phase, unique: seen.size });
   if (m.type === 'reset') {
-    phase = { messages: 0, recipients: 0, bytes: 0, duplicates: 0 };
+    phase = { messages: 0, recipients: 0, bytes: 0, duplicates: 0, connections: 0 };
     seen = new Set();
     process.send?.({ type: 'reset-done' });
   }

@@ -21,7 +21,6 @@ export const errors = {
   WEBHOOK_NOT_CONFIGURED: createError('TOCSIN_ERR_WEBHOOK_NOT_CONFIGURED', 'The %s bounce webhook is not configured on this server', 404),
   WEBHOOK_SIGNATURE: createError('TOCSIN_ERR_WEBHOOK_SIGNATURE', 'Webhook refused: %s', 403),
   DSN_INVALID: createError('TOCSIN_ERR_DSN_INVALID', 'Not a delivery status report: %s', 400),
-  LOGIN_FAILED: createError('TOCSIN_ERR_LOGIN_FAILED', 'Login failed: %s', 401),
   ALERT_NOT_EDITABLE: createError('TOCSIN_ERR_ALERT_NOT_EDITABLE', 'Alert %s cannot be edited in status "%s"; only drafts and approved alerts can', 409),
   ALERT_EDIT_CONFLICT: createError('TOCSIN_ERR_ALERT_EDIT_CONFLICT', 'Alert %s was changed by someone else after you opened it; reload it and apply your changes again', 409),
   ALERT_NOT_APPROVABLE: createError('TOCSIN_ERR_ALERT_NOT_APPROVABLE', 'Alert %s cannot be approved from status "%s"', 409),

@@ -88,9 +88,12 @@ export function sampleRss(pid: number, everyMs = 100) {
   };
 }
 
-export async function stopChild(child: ChildProcess): Promise<void> {
+/** Waits up to graceMs for the child to exit by itself (it may be writing a profile), then ends it. */
+export async function stopChild(child: ChildProcess, graceMs = 0): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
+  if (graceMs > 0) await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs))]);
+  if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

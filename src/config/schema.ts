@@ -176,6 +176,9 @@ export const configSchema = z.object({
       host: z.string().default('127.0.0.1'),
       publicUrl: z.url({ protocol: /^https?$/ }).default('http://localhost:8080'),
       bodyLimitBytes: z.number().int().positive().default(1_048_576),
+      // false (default): the client address is the TCP peer. Behind a reverse proxy, give the
+      // number of proxy hops or the proxies' addresses/CIDRs, as Fastify's trustProxy takes them.
+      trustProxy: z.union([z.boolean(), z.number().int().min(0).max(10), z.string(), z.array(z.string())]).default(false),
     })
     .prefault({}),
   organisation: z

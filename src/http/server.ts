@@ -2,7 +2,6 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import formbody from '@fastify/formbody';
 import type { Context } from '../context.js';
 import { alertRoutes } from './routes/alerts.js';
-import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import { bearerAuth } from './auth.js';
 import type { ServerPlugin } from './plugins.js';
 
@@ -16,7 +15,11 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   const app: FastifyInstance = Fastify({
     loggerInstance: ctx.log.child({ component: 'http' }) as unknown as FastifyBaseLogger,
     bodyLimit: ctx.config.http.bodyLimitBytes,
-    trustProxy: true,
+    // Only trust X-Forwarded-For from the proxies named in config; otherwise clients could fake
+    // their address and escape per-IP limits.
+    trustProxy: ctx.config.http.trustProxy as boolean | string | string[],
+    // Signed tokens in links are longer than Fastify's default 100-character parameter limit.
+    maxParamLength: 1024,
   });
   await app.register(formbody);
 
@@ -39,7 +42,6 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     admin.addHook('onRequest', bearerAuth(ctx.config.secrets.adminToken));
     await admin.register(alertRoutes, { ctx });
   });
-  await app.register(unsubscribeRoutes, { ctx });
   for (const plugin of options.plugins ?? []) await app.register(async (scope) => plugin(scope, ctx));
   return app;
 }

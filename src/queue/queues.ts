@@ -50,6 +50,8 @@ export class Queues {
       queue.on('error', () => {
         /* surfaced by the failing call */
       });
+      // A queue closed before it finished connecting rejects this; nothing is waiting on it.
+      queue.waitUntilReady().catch(() => {});
       this.open.set(name, queue);
     }
     return queue;

@@ -52,6 +52,11 @@ function template(kind: SubscriptionEmailKind, language: string, ext: 'mjml' | '
   return fn;
 }
 
+/** Configured languages without their own templates (their emails fall back to the default ones). */
+export function languagesWithoutTemplates(languages: string[]): string[] {
+  return languages.filter((lang) => lang !== 'en' && !(['confirm', 'welcome', 'goodbye'] as const).every((kind) => existsSync(`${templatesDir}${kind}.${lang}.mjml.hbs`)));
+}
+
 export const MIN_LEVEL_LABELS: Record<MinLevel, string> = {
   all: 'every alert, report and update',
   watch: 'Genocide Watch, Warning and Emergency alerts',

@@ -9,6 +9,7 @@ import { tokenRoutes } from './token-routes.js';
 import { adminRoutes } from './admin-routes.js';
 import { bounceWebhookRoutes } from './bounces/routes.js';
 import { sendPage } from './views.js';
+import { languagesWithoutTemplates } from '../render/subscription-emails.js';
 
 const HEADINGS: Record<number, string> = { 400: 'Please check the form', 413: 'Too much data', 429: 'Please wait a little', 404: 'Not found' };
 
@@ -22,6 +23,8 @@ export async function subscriptionRoutes(app: FastifyInstance, ctx: Context): Pr
   const mailer = new SubscriptionMailer(ctx);
   const tasks = new BackgroundTasks(log, ctx.config.subscriptions.maxBacklog);
   const subscriptions = new Subscriptions(ctx, mailer, tasks);
+  const untranslated = languagesWithoutTemplates(ctx.config.subscriptions.languages);
+  if (untranslated.length) log.warn({ languages: untranslated }, 'subscriptions.languages lists languages without email templates (templates/email/<kind>.<lang>.*.hbs); their emails will be in English');
 
   // Unconfirmed records are deleted on time even when nobody subscribes for a while.
   const sweeper = setInterval(() => void subscriptions.sweep().catch((err: Error) => log.warn({ err: err.message }, 'pending sweep failed')), 5 * 60_000);

@@ -42,7 +42,7 @@ describe('console: compose, publish, watch, retry (Chromium)', () => {
 
   beforeAll(async () => {
     mkdirSync('test-results', { recursive: true });
-    h = await startHarness('console-e2e', { workers: true, wrapTransport: hold.wrap });
+    h = await startHarness('console-e2e', { workers: true, mastodon: true, wrapTransport: hold.wrap });
     await seedSubscribers(h.ctx, SUBSCRIBERS, () => ({ countries: ['KZ'], minLevel: 'all' }));
     // Subscribers this alert must not reach: another country only.
     await seedSubscribers(h.ctx, 4, () => ({ countries: ['UA'], minLevel: 'all' }), (i) => `elsewhere${i}@example.org`);
@@ -59,7 +59,7 @@ describe('console: compose, publish, watch, retry (Chromium)', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
-    // Script errors and CSP refusals count; images that cannot load offline (example.org) do not.
+    // Script errors and CSP refusals count; resources that cannot load offline (web fonts) do not.
     page.on('console', (msg) => msg.type() === 'error' && !msg.text().startsWith('Failed to load resource') && errors.push(msg.text()));
 
     // 1. Sign in.
@@ -81,7 +81,7 @@ describe('console: compose, publish, watch, retry (Chromium)', () => {
     await page.getByLabel('4. Dehumanization', { exact: true }).check();
     await page.getByLabel('8. Persecution', { exact: true }).check();
     await page.getByLabel('Recommendations', { exact: true }).fill('Suspend purchases of Kazakh oil until the killing stops.');
-    await page.getByLabel('Image URL', { exact: true }).fill('https://example.org/media/almaty.jpg');
+    await page.getByLabel('Image URL', { exact: true }).fill(h.images!.image());
     await page.getByLabel('Alt text', { exact: true }).fill('Soldiers in a line aim rifles across a city square.');
     await page.getByLabel('Credit (optional)', { exact: true }).fill('Example News Agency');
 
@@ -92,6 +92,11 @@ describe('console: compose, publish, watch, retry (Chromium)', () => {
     expect(await emailFrame.locator('img[alt="Soldiers in a line aim rifles across a city square."]').count()).toBeGreaterThan(0);
     const webhookLength = page.locator('[data-preview-channel="partners"] [data-length]');
     expect(await webhookLength.textContent()).toMatch(/^\d+ \/ 1048576$/);
+    // The Mastodon post as the adapter renders it, counted against the instance's own limit.
+    const mastodonPart = page.locator('[data-preview-channel="masto"]');
+    expect(await mastodonPart.locator('[data-length]').first().textContent()).toMatch(/^\d+ \/ 500$/);
+    expect(await mastodonPart.locator('pre.part').first().textContent()).toContain('Genocide Emergency Alert: Kazakhstan, January 2022');
+    expect(await mastodonPart.textContent()).toContain('Image attached, alt text: Soldiers in a line aim rifles across a city square.');
     expect(await page.locator('iframe.email').getAttribute('sandbox')).toBe('');
     await emailFrame.locator('body').evaluate(() => document.fonts.ready.then(() => true));
     await page.screenshot({ path: 'test-results/console-compose-preview.png', fullPage: true });
@@ -105,12 +110,13 @@ describe('console: compose, publish, watch, retry (Chromium)', () => {
     // 3. Publish, through the confirmation step that says who will receive it.
     await page.getByRole('link', { name: 'Publish or schedule…' }).click();
     expect(await page.locator('[data-count="subscribers"]').textContent()).toBe(String(SUBSCRIBERS));
-    expect(await page.locator('[data-count="accounts"]').textContent()).toBe('1');
-    await page.getByRole('button', { name: `Publish now to ${SUBSCRIBERS} subscribers and 1 account` }).click();
+    expect(await page.locator('[data-count="accounts"]').textContent()).toBe('2');
+    await page.getByRole('button', { name: `Publish now to ${SUBSCRIBERS} subscribers and 2 accounts` }).click();
     await page.getByText('Publishing has started.').waitFor();
 
     // 4. Live progress: mid-publish (the last batch is held), then 100% once it is released.
     await waitText(page, '[data-channel="partners"] [data-field="percent"]', '100%');
+    await waitText(page, '[data-channel="masto"] [data-field="percent"]', '100%');
     await waitText(page, '[data-channel="email"] [data-field="done"]', String(SUBSCRIBERS - 5));
     expect(await channelPercent(page, 'email').textContent()).toBe('80%');
     await page.screenshot({ path: 'test-results/console-mid-publish.png', fullPage: true });
@@ -121,6 +127,9 @@ describe('console: compose, publish, watch, retry (Chromium)', () => {
     expect(h.smtp.recipients()).not.toContain(REJECTED);
     expect(h.smtp.recipients().some((r) => r.startsWith('elsewhere'))).toBe(false);
     expect(h.received).toHaveLength(1);
+    expect(h.mastodon!.statuses).toHaveLength(1);
+    expect(h.mastodon!.statuses[0].text).toContain('Genocide Emergency Alert: Kazakhstan, January 2022');
+    expect([...h.mastodon!.media.values()].map((m) => m.description)).toEqual(['Soldiers in a line aim rifles across a city square.']);
 
     // 5. The 550 is in the failures table, grouped by reason, with the address masked.
     const failures = page.locator('table#failures');

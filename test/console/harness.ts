@@ -7,7 +7,9 @@ import { testContext, dropPrefix } from '../helpers/context.js';
 import { TestSmtpServer } from '../helpers/smtp.js';
 import { buildServer } from '../../src/http/server.js';
 import { serverPlugins } from '../../src/http/plugins.js';
-import { buildAccountChannels } from '../../src/channels/registry.js';
+import { createAccountChannels } from '../../src/channels/accounts.js';
+import { FakeMastodon } from '../fakes/mastodon.js';
+import { FakeImageHost } from '../fakes/image-host.js';
 import { startWorkers, type RunningWorkers, type StartWorkersOptions } from '../../workers/run.js';
 import type { Context } from '../../src/context.js';
 import type { AccountChannel } from '../../src/channels/types.js';
@@ -38,12 +40,17 @@ export interface Harness {
   accounts: Map<string, AccountChannel>;
   workers?: RunningWorkers;
   uploadsDir: string;
+  /** With `mastodon: true`: a fake Mastodon instance (account id `masto`) and an image host. */
+  mastodon?: FakeMastodon;
+  images?: FakeImageHost;
   close(): Promise<void>;
 }
 
 export interface HarnessOptions {
   overrides?: Record<string, unknown>;
   workers?: boolean;
+  /** Adds a Mastodon account backed by the fake Mastodon server, and a host for the lead image. */
+  mastodon?: boolean;
   /** Wraps the real SMTP transport the email worker uses (e.g. to hold one batch). */
   wrapTransport?: (transport: MailTransport) => MailTransport;
 }
@@ -60,9 +67,13 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
   const receiverUrl = await receiver.listen({ port: 0, host: '127.0.0.1' });
   const uploadsDir = mkdtempSync(join(tmpdir(), 'tocsin-uploads-'));
   const { console: consoleOverrides, ...overrides } = options.overrides ?? {};
+  const mastodon = options.mastodon ? await new FakeMastodon().start() : undefined;
+  const images = options.mastodon ? await new FakeImageHost().start() : undefined;
+  const social = mastodon ? [{ id: 'masto', provider: 'mastodon', baseUrl: mastodon.url, credentialsEnv: { accessToken: 'TOCSIN_TEST_MASTODON_TOKEN' }, options: { timeoutMs: 3000 } }] : [];
   const ctx = await testContext(name, {
     email: { smtpUrl: smtp.url, batchSize: 10 },
     webhooks: [{ id: 'partners', url: `${receiverUrl}/hook` }],
+    social,
     console: {
       uploadsDir,
       tokens: [
@@ -75,7 +86,7 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
     },
     ...overrides,
   });
-  const accounts = buildAccountChannels(ctx.config);
+  const accounts = await createAccountChannels(ctx, { ...process.env, ...(mastodon ? { TOCSIN_TEST_MASTODON_TOKEN: mastodon.token } : {}) });
   const app = await buildServer(ctx, { plugins: serverPlugins(accounts) });
   const baseUrl = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
   const workerOptions: StartWorkersOptions = options.wrapTransport ? { transport: options.wrapTransport(smtpTransport(ctx.config.email, smtp.url)) } : {};
@@ -90,11 +101,15 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
     accounts,
     workers,
     uploadsDir,
+    mastodon,
+    images,
     async close() {
       await app.close();
       await workers?.close();
       if (workerOptions.transport) workerOptions.transport.close();
       await receiver.close();
+      await mastodon?.close();
+      await images?.close();
       await dropPrefix(ctx);
       await ctx.close();
       await smtp.stop();
