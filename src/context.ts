@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './log.js';
 import { loadSecret } from './store/secrets.js';
 import { resolveAdminToken } from './store/admin-token.js';
 import { HealthStore } from './store/health.js';
+import { AuditLog } from './store/audit.js';
 
 /** Everything a process needs to talk to Tocsin's state, built once at start. */
 export interface Context {
@@ -26,6 +27,8 @@ export interface Context {
   /** Signs tokens: TOCSIN_SECRET, or one generated once and kept in Redis. */
   secret: string;
   health: HealthStore;
+  /** Who did what to each alert, from the API, the CLI and the console alike. */
+  audit: AuditLog;
   /** True when TOCSIN_SECRET was not set and a secret was generated into Redis. */
   secretGenerated: boolean;
   /** True when TOCSIN_ADMIN_TOKEN was not set and a token was generated into Redis. */
@@ -55,6 +58,7 @@ export async function createContext(config: Config, options: { log?: Logger } = 
     log,
     secret,
     health: new HealthStore(redis, keys),
+    audit: new AuditLog(redis, keys),
     adminTokenGenerated: admin.generated,
     secretGenerated,
     async close() {

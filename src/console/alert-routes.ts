@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { WorkflowAlert } from '../publish/approval.js';
-import { auditCsv } from './audit.js';
+import { auditCsv } from '../store/audit.js';
 import { alertPageData, deliveryData } from './alert-view.js';
 import { sendPage, type ConsoleDeps } from './deps.js';
 import { renderFragment } from './view.js';

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import type { AccountChannel } from '../channels/types.js';
-import type { AuditLog } from './audit.js';
+import type { AuditLog } from '../store/audit.js';
 import type { GuardDeps } from './guard.js';
 import type { RoleTokens } from './roles.js';
 import type { SessionStore } from './session.js';

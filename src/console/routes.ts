@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import type { AccountChannel } from '../channels/types.js';
-import { AuditLog } from './audit.js';
+import { AuditLog } from '../store/audit.js';
 import { RoleTokens } from './roles.js';
 import { SessionStore, cookieSecret } from './session.js';
 import { UploadStore } from './uploads.js';

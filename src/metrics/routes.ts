@@ -3,7 +3,8 @@ import type { Context } from '../context.js';
 import { errors } from '../errors.js';
 import { secretsEqual } from '../http/auth.js';
 import type { ServerPlugin } from '../http/plugins.js';
-import { adminTokenAuth, mountBullBoard } from './bull-board.js';
+import { adminTokenAuth, anyAuth, mountBullBoard } from './bull-board.js';
+import { consoleAuthHook } from '../console/external-auth.js';
 import { renderMetrics } from './exposition.js';
 import { cachedSubscriberCounts, collectSnapshot, queueNames } from './snapshot.js';
 
@@ -31,7 +32,8 @@ export function metricsPlugin(options: MetricsRoutesOptions = {}): ServerPlugin 
       return reply.header('cache-control', 'no-store').type(contentType).send(body);
     });
 
-    if (options.bullBoard !== false) await mountBullBoard(app, ctx, queueNames(ctx), adminTokenAuth(ctx.config.secrets.adminToken));
+    // Staff sign in through the console; scripts may use the admin token (Bearer).
+    if (options.bullBoard !== false) await mountBullBoard(app, ctx, queueNames(ctx), anyAuth(adminTokenAuth(ctx.config.secrets.adminToken, { challenge: false }), consoleAuthHook(ctx)));
   };
 }
 

@@ -4,7 +4,7 @@ import type { FastifyError } from 'fastify';
 import { errors } from '../errors.js';
 import type { AlertStatus } from '../domain/alert.js';
 import { jobDefaults } from '../queue/queues.js';
-import { AuditLog } from '../console/audit.js';
+import { AuditLog } from '../store/audit.js';
 import { publishAlert } from './publish.js';
 import { assertMayPublish, publishableStatuses, type WorkflowAlert } from './approval.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditCsv, type AuditEntry } from '../../src/console/audit.js';
+import { auditCsv, type AuditEntry } from '../../src/store/audit.js';
 import { formValues, toAlertInput, valuesFromAlert } from '../../src/console/compose-form.js';
 import { RateMeter, channelProgress, formatEta } from '../../src/console/progress.js';
 import { maskAddresses } from '../../src/console/failures.js';

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
 import { testContext, dropPrefix } from '../helpers/context.js';
 import { buildServer } from '../../src/http/server.js';
-import { metricsPlugin } from '../../src/metrics/routes.js';
+import { serverPlugins } from '../../src/http/plugins.js';
 import type { Context } from '../../src/context.js';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -16,7 +16,7 @@ describe('Bull Board in a browser', () => {
 
   beforeAll(async () => {
     ctx = await testContext('ops-board', { webhooks: [{ id: 'partner-hook', url: 'http://127.0.0.1:9/hook' }] });
-    app = await buildServer(ctx, { plugins: [metricsPlugin({ env: {} })] });
+    app = await buildServer(ctx, { plugins: serverPlugins(new Map()) });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
@@ -28,15 +28,21 @@ describe('Bull Board in a browser', () => {
     await ctx.close();
   });
 
-  it('shows every queue to a browser that gives the admin token, and nothing without it', async () => {
-    // Without credentials the browser gets the Basic challenge and no page.
+  it('shows every queue to staff signed in to the console, and nothing without a session', async () => {
+    // Without a session a browser gets a page pointing to the console sign-in, and no board.
     const anonymous = await browser.newContext();
-    await expect((await anonymous.newPage()).goto(`${base}/admin/queues`)).rejects.toThrow(/ERR_INVALID_AUTH_CREDENTIALS/);
-    expect((await anonymous.request.get(`${base}/admin/queues`)).status()).toBe(401);
+    const refused = await (await anonymous.newPage()).goto(`${base}/admin/queues`);
+    expect(refused?.status()).toBe(401);
+    expect(await refused?.text()).toMatch(/sign in to the console/);
+    expect((await anonymous.request.get(`${base}/admin/queues/api/queues`)).status()).toBe(401);
     await anonymous.close();
 
-    const staff = await browser.newContext({ httpCredentials: { username: 'staff', password: ADMIN_TOKEN } });
+    const staff = await browser.newContext();
     const page = await staff.newPage();
+    await page.goto(`${base}/console/login?next=${encodeURIComponent('/admin/queues')}`);
+    await page.getByLabel('Your name').fill('Queue Watcher');
+    await page.getByLabel('Token', { exact: true }).fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
     await page.goto(`${base}/admin/queues`);
     for (const queue of ['publish', 'email', 'account-partner-hook']) await page.getByText(queue, { exact: true }).first().waitFor();
     await page.screenshot({ path: 'test-results/bull-board.png', fullPage: true });

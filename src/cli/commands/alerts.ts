@@ -15,8 +15,13 @@ async function resolveAlert(ctx: Context, fileOrId: string): Promise<string> {
   const input = parseAlertFile(basename(fileOrId), readFileSync(fileOrId, 'utf8'));
   const existing = input.slug ? await ctx.alerts.get(input.slug) : null;
   if (existing) return existing.id;
-  return (await ctx.alerts.create(newAlert(input, new Date(), 'cli'))).id;
+  const alert = await ctx.alerts.create(newAlert(input, new Date(), cliActor()));
+  await ctx.audit.record(alert.id, { actor: cliActor(), action: 'created', detail: `from ${basename(fileOrId)} via the CLI` });
+  return alert.id;
 }
+
+/** The operating-system user running the CLI, for the audit log. */
+const cliActor = () => `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
 
 export function registerAlertCommands(program: Command): void {
   program
@@ -25,7 +30,8 @@ export function registerAlertCommands(program: Command): void {
     .action((target: string) =>
       withContext(async (ctx) => {
         const id = await resolveAlert(ctx, target);
-        const result = await publishAlert(ctx, id, 'cli');
+        const result = await publishAlert(ctx, id, cliActor());
+        if (result.outcome === 'queued') await ctx.audit.record(id, { actor: cliActor(), action: 'publish-requested', detail: 'via the CLI' });
         print(result.outcome === 'queued' ? `Publishing ${result.alert.slug} (${result.alert.id}). Follow it with: tocsin status ${result.alert.id}` : result.message);
       }).catch(fail),
     );
@@ -37,7 +43,8 @@ export function registerAlertCommands(program: Command): void {
     .action((file: string) =>
       withContext(async (ctx) => {
         const input = parseAlertFile(basename(file), readFileSync(file, 'utf8'));
-        const alert = await ctx.alerts.create(newAlert(input, new Date(), 'cli'));
+        const alert = await ctx.alerts.create(newAlert(input, new Date(), cliActor()));
+        await ctx.audit.record(alert.id, { actor: cliActor(), action: 'created', detail: `from ${basename(file)} via the CLI` });
         print(`Stored draft ${alert.slug} (${alert.id}).`);
       }).catch(fail),
     );

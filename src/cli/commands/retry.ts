@@ -41,6 +41,10 @@ export function registerRetryCommand(program: Command): void {
       withContext(async (ctx) => {
         const outcome = await retryAlert(ctx, id, opts.channel);
         const alert = await ctx.alerts.require(outcome.alertId);
+        if (outcome.result.jobs > 0) {
+          const detail = Object.entries(outcome.result.requeued).map(([ch, n]) => `${ch}: ${n}`).join(', ');
+          await ctx.audit.record(alert.id, { actor: `cli:${process.env.USER ?? 'unknown'}`, action: 'retried', detail: `${detail} via the CLI` });
+        }
         print(opts.json ? JSON.stringify({ alert: alert.id, ...outcome.result, unknown: outcome.unknown }) : formatRetry(alert.slug, outcome, opts.channel));
       }).catch(fail),
     );

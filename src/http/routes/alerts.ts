@@ -19,6 +19,7 @@ export async function alertRoutes(app: FastifyInstance, { ctx }: { ctx: Context 
   app.post('/api/alerts', async (request, reply) => {
     const input = typeof request.body === 'string' ? parseAlertMarkdown(request.body) : parseAlertObject(request.body);
     const alert = await ctx.alerts.create(newAlert(input, new Date(), request.actor));
+    await ctx.audit.record(alert.id, { actor: request.actor ?? 'api', action: 'created', detail: 'via the API' });
     return reply.code(201).header('location', `/api/alerts/${alert.id}`).send(alert);
   });
 
@@ -32,6 +33,7 @@ export async function alertRoutes(app: FastifyInstance, { ctx }: { ctx: Context 
 
   app.post<{ Params: { id: string } }>('/api/alerts/:id/publish', async (request, reply) => {
     const result = await publishAlert(ctx, request.params.id, request.actor);
+    if (result.outcome === 'queued') await ctx.audit.record(result.alert.id, { actor: request.actor ?? 'api', action: 'publish-requested', detail: 'via the API' });
     return reply.code(result.outcome === 'queued' ? 202 : 200).send({
       outcome: result.outcome,
       id: result.alert.id,

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Keys } from '../store/keys.js';
+import type { Keys } from './keys.js';
 
 // Who did what to an alert, and when: kept in Redis beside the alert, shown on its page and
 // exportable. Append-only; the newest 10,000 entries per alert are kept.
