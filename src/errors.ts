@@ -13,7 +13,6 @@ export const errors = {
   BODY_INVALID: createError('TOCSIN_ERR_BODY_INVALID', 'Invalid request: %s', 400),
   UNAUTHORIZED: createError('TOCSIN_ERR_UNAUTHORIZED', 'Missing or invalid credentials', 401),
   FORBIDDEN: createError('TOCSIN_ERR_FORBIDDEN', 'Not allowed: %s', 403),
-  TOKEN_INVALID: createError('TOCSIN_ERR_TOKEN_INVALID', 'This link is not valid: %s', 400),
   CSV_INVALID: createError('TOCSIN_ERR_CSV_INVALID', 'Invalid CSV: %s', 400),
   EMAIL_INVALID: createError('TOCSIN_ERR_EMAIL_INVALID', 'Invalid email address: %s', 400),
   CHANNEL_UNKNOWN: createError('TOCSIN_ERR_CHANNEL_UNKNOWN', 'No channel named "%s"', 404),
