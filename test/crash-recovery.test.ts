@@ -69,7 +69,7 @@ describe('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out
       if (ids.has(to)) expect(ids.get(to)).toBe(id);
       ids.set(to, id);
     }
-  });
+  }, 240_000);
 
   it('a worker stopped with SIGTERM mid fan-out finishes its jobs in flight: nothing stuck, nothing sent twice', async () => {
     const before = smtp.received.length;
@@ -99,5 +99,5 @@ describe('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out
     const mine = smtp.recipients().filter((r) => r.startsWith('southsudan'));
     expect(mine.length).toBe(3000);
     expect(new Set(mine).size).toBe(3000);
-  });
+  }, 240_000);
 });

@@ -24,7 +24,8 @@ describe('console access', () => {
   let routes: RouteEntry[];
 
   beforeAll(async () => {
-    h = await startHarness('console-auth');
+    // Served behind a TLS-terminating proxy that sets X-Forwarded-Proto, as in production.
+    h = await startHarness('console-auth', { overrides: { http: { trustProxy: '127.0.0.1' } } });
     alertId = (await storeAlert(h.ctx)).id;
     routes = routeTable(h.app).filter((r) => r.path.startsWith('/console') && r.path !== '/console/login');
   });
