@@ -5,6 +5,9 @@ import { isCountryCode } from './countries.js';
 // Genocide Watch's scale, lowest first. `null` level means a report or update, not an alert.
 export const LEVELS = ['watch', 'warning', 'emergency'] as const;
 export type Level = (typeof LEVELS)[number];
+/** How the levels are written in messages. */
+export const LEVEL_NAMES: Record<Level, string> = { watch: 'Genocide Watch', warning: 'Genocide Warning', emergency: 'Genocide Emergency' };
+
 export const levelRank = (level: Level | null): number => (level === null ? -1 : LEVELS.indexOf(level));
 
 // The Ten Stages of Genocide (Gregory Stanton), numbered 1-10.

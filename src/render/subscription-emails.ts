@@ -1,9 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import Handlebars from 'handlebars';
-import mjmlModule from 'mjml';
 import type { Config } from '../config/schema.js';
 import { countryName } from '../domain/countries.js';
-import { templatesDir as templatesDirFor } from '../paths.js';
+import { emailTemplate, emailTemplateExists, mjmlToHtml } from './email-templates.js';
 import type { MinLevel } from '../domain/subscriber.js';
 
 // Confirmation, welcome and goodbye emails: MJML for the HTML part, a plain-text twin, both from
@@ -31,30 +28,14 @@ export interface RenderedSubscriptionEmail {
   language: string;
 }
 
-type MjmlResult = { html: string; errors: Array<{ formattedMessage: string }> };
-const mjml2html = mjmlModule as unknown as (source: string, options: Record<string, unknown>) => MjmlResult;
-
-const templatesDir = templatesDirFor('email');
-const handlebars = Handlebars.create();
-handlebars.registerPartial('subscriptionLayout', readFileSync(`${templatesDir}subscription-layout.mjml.hbs`, 'utf8'));
-
-const cache = new Map<string, HandlebarsTemplateDelegate>();
 function template(kind: SubscriptionEmailKind, language: string, ext: 'mjml' | 'txt'): HandlebarsTemplateDelegate {
   const localised = `${kind}.${language}.${ext}.hbs`;
-  const name = existsSync(templatesDir + localised) ? localised : `${kind}.${ext}.hbs`;
-  let fn = cache.get(name);
-  if (!fn) {
-    // Plain text is not HTML: escaping would turn "&" into "&amp;". Values there are config and
-    // our own URLs; subscriber-supplied text never reaches these templates.
-    fn = handlebars.compile(readFileSync(templatesDir + name, 'utf8'), { noEscape: ext === 'txt', strict: false });
-    cache.set(name, fn);
-  }
-  return fn;
+  return emailTemplate(emailTemplateExists(localised) ? localised : `${kind}.${ext}.hbs`);
 }
 
 /** Configured languages without their own templates (their emails fall back to the default ones). */
 export function languagesWithoutTemplates(languages: string[]): string[] {
-  return languages.filter((lang) => lang !== 'en' && !(['confirm', 'welcome', 'goodbye'] as const).every((kind) => existsSync(`${templatesDir}${kind}.${lang}.mjml.hbs`)));
+  return languages.filter((lang) => lang !== 'en' && !(['confirm', 'welcome', 'goodbye'] as const).every((kind) => emailTemplateExists(`${kind}.${lang}.mjml.hbs`)));
 }
 
 export const MIN_LEVEL_LABELS: Record<MinLevel, string> = {
@@ -95,8 +76,7 @@ export function renderSubscriptionEmail(kind: SubscriptionEmailKind, config: Con
     levelText: MIN_LEVEL_LABELS[data.minLevel],
     expiresIn: data.expiresInS ? duration(data.expiresInS) : '',
   };
-  const { html, errors } = mjml2html(template(kind, data.language, 'mjml')(model), { validationLevel: 'soft', keepComments: false });
-  if (errors.length > 0 && !html) throw new Error(`${kind} email template: ${errors.map((e) => e.formattedMessage).join('; ')}`);
+  const html = mjmlToHtml(template(kind, data.language, 'mjml')(model), `${kind} email`);
   const text = template(kind, data.language, 'txt')(model).replace(/\n{3,}/g, '\n\n').trim() + '\n';
   return { subject, html, text, language: data.language };
 }

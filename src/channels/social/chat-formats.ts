@@ -1,4 +1,4 @@
-import type { Alert } from '../../domain/alert.js';
+import { LEVEL_NAMES, type Alert } from '../../domain/alert.js';
 import { countryName } from '../../domain/countries.js';
 import { markdownToText } from '../../render/markdown.js';
 import { DeliveryError, type PostedPart } from '../types.js';
@@ -22,10 +22,9 @@ export interface ChatFormatOptions {
 }
 
 const DEFAULT_COLOURS = { primary: '#1d3557', watch: '#b08900', warning: '#c2410c', emergency: '#b91c1c' };
-const LEVEL_LABEL = { watch: 'Genocide Watch', warning: 'Genocide Warning', emergency: 'Genocide Emergency' } as const;
 
 function levelLabel(alert: Alert): string {
-  return alert.level ? LEVEL_LABEL[alert.level] : 'Report';
+  return alert.level ? LEVEL_NAMES[alert.level] : 'Report';
 }
 
 function countriesText(alert: Alert): string {
