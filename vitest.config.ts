@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // A private redis-server for the whole run: tests never touch a Redis they did not start.
     globalSetup: ['test/helpers/global-redis.ts'],
-    testTimeout: 60_000,
+    // Generous: CI machines are shared, and several tests start tocsin as a child process.
+    testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
     fileParallelism: true,

@@ -10,8 +10,6 @@ import { personalLinks } from '../src/publish/links.js';
 import { backoffDelay } from '../src/queue/queues.js';
 
 const TEMPLATE_CACHE_SIZE = 8;
-/** Outcomes are written at least this often, so a crash leaves few sent-but-unrecorded messages. */
-const SETTLE_EVERY = 25;
 
 /**
  * Sends one batch: claims in the ledger the recipients that still need this alert, sends each
@@ -46,16 +44,11 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport) {
     const claimed = await ctx.ledger.claim(alertId, EMAIL_CHANNEL, owner, subscriberIds.map(String), 'resend');
     const recipients = await ctx.subscribers.recipients(claimed.map((c) => Number(c.target)));
     const retryAt = Date.now() + backoffDelay(job.attemptsMade + 1, ctx.config.email.retry, owner);
-    let pending: Outcome[] = [];
-    const settle = async () => {
-      const batch = pending;
-      pending = [];
-      await ctx.ledger.settle(alertId, EMAIL_CHANNEL, owner, batch);
-    };
+    // Each outcome is written as soon as it is known (ioredis pipelines the concurrent writes),
+    // so a crash leaves at most one sent-but-unrecorded message per concurrent sender.
     const record = async (outcome: Outcome) => {
-      pending.push(outcome);
       tally[outcome.state as keyof typeof tally]++;
-      if (pending.length >= SETTLE_EVERY) await settle();
+      await ctx.ledger.settle(alertId, EMAIL_CHANNEL, owner, [outcome]);
     };
 
     let lastTransient = '';
@@ -87,7 +80,6 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport) {
       }
     };
     await Promise.all(Array.from({ length: Math.min(ctx.config.email.sendConcurrency, claimed.length) }, sendNext));
-    await settle();
 
     if (tally.failed > 0) ctx.log.warn({ alertId, job: owner, failed: tally.failed }, 'email recipients failed permanently');
     if (tally.retrying > 0) throw new Error(`${tally.retrying} recipient(s) will be retried: ${lastTransient}`);

@@ -1,7 +1,6 @@
 import type { Context } from '../context.js';
 import type { AccountChannel } from './types.js';
 import { buildAccountChannels } from './registry.js';
-import { registerSocialProviders, isPreparable } from './social/index.js';
 import { RedisTokenStore } from '../store/social-tokens.js';
 
 /**
@@ -10,6 +9,8 @@ import { RedisTokenStore } from '../store/social-tokens.js';
  * provider that cannot be reached now keeps its defaults; delivery checks again.
  */
 export async function createAccountChannels(ctx: Context, env: NodeJS.ProcessEnv = process.env): Promise<Map<string, AccountChannel>> {
+  // Loaded here, not at start-up: the provider clients are large and most commands never post.
+  const { registerSocialProviders, isPreparable } = await import('./social/index.js');
   registerSocialProviders({ tokenStore: new RedisTokenStore(ctx.redis, ctx.keys) });
   const accounts = buildAccountChannels(ctx.config, env);
   await Promise.all(

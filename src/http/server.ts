@@ -19,7 +19,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     // their address and escape per-IP limits.
     trustProxy: ctx.config.http.trustProxy as boolean | string | string[],
     // Signed tokens in links are longer than Fastify's default 100-character parameter limit.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
   });
   await app.register(formbody);
 

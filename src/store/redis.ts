@@ -18,6 +18,8 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
     connectTimeout: options.connectTimeoutMs ?? 5000,
     maxRetriesPerRequest: options.forWorker ? null : 3,
     enableOfflineQueue: true,
+    // Concurrent commands (one ledger write per sent message) share round trips.
+    enableAutoPipelining: true,
   };
   const redis = new Redis(url, redisOptions);
   redis.on('error', () => {

@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { createContext } from '../../context.js';
-import { buildServer } from '../../http/server.js';
 import { createAccountChannels } from '../../channels/accounts.js';
-import { startWorkers } from '../../../workers/run.js';
 import { redactUrl } from '../../store/redis.js';
 import { fail } from '../runtime.js';
-import { serverPlugins } from '../../http/plugins.js';
 
 type Role = { api: boolean; workers: boolean; queues?: string[] };
 
@@ -20,6 +17,10 @@ async function serve(role: Role): Promise<void> {
   if (ctx.adminTokenGenerated) log.warn('TOCSIN_ADMIN_TOKEN is not set; a token was generated and kept in Redis. Run `tocsin admin-token` to see it.');
   if (role.workers && !config.email.smtpUrl) log.warn(`SMTP_URL is not set: alert emails are written to ${config.email.outboxDir}/ as .eml files instead of being sent`);
   const accounts = await createAccountChannels(ctx);
+  // Loaded only by the commands that serve, so the other commands start quickly.
+  const { startWorkers } = await import('../../../workers/run.js');
+  const { buildServer } = await import('../../http/server.js');
+  const { serverPlugins } = await import('../../http/plugins.js');
   const workers = role.workers ? startWorkers(ctx, accounts, { queues: role.queues }) : undefined;
   if (workers) log.info({ queues: workers.workers.map((w) => w.name) }, 'workers started');
   const app = role.api ? await buildServer(ctx, { plugins: serverPlugins(accounts) }) : undefined;
