@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Alert, AlertStatus } from '../domain/alert.js';
+import type { ValidAlertInput } from '../domain/parse.js';
 import type { Keys } from './keys.js';
 import { errors } from '../errors.js';
 
@@ -47,6 +48,19 @@ export class AlertStore {
   }
 
   /**
+   * Replaces a draft's content if it is still the version the editor started from (`expected`
+   * is its updatedAt; '' skips the check). The id, slug and author never change.
+   */
+  async updateDraft(current: Alert, fields: Omit<ValidAlertInput, 'slug'>, expected: string): Promise<{ result: 'ok' | 'missing' | 'status' | 'conflict'; status: string }> {
+    const stored = { ...fields, id: current.id, slug: current.slug, createdAt: current.createdAt, ...(current.createdBy ? { createdBy: current.createdBy } : {}) };
+    const [result, status] = (await this.redis.eval(UPDATE_DRAFT_LUA, 1, this.keys.alert(current.id), JSON.stringify(stored), new Date().toISOString(), expected)) as [
+      'ok' | 'missing' | 'status' | 'conflict',
+      string,
+    ];
+    return { result, status };
+  }
+
+  /**
    * Moves an alert from one of `from` to `to` atomically and returns whether it moved.
    * Two publishers racing on the same alert: exactly one sees changed=true.
    */
@@ -69,6 +83,18 @@ export class AlertStore {
     return { changed: previous[0] === 1, previous: previous[1] as AlertStatus | null };
   }
 }
+
+// KEYS[1] alert hash. ARGV: doc JSON, now, expected updatedAt ('' = any).
+// Only drafts and approved alerts change; an approved alert goes back to draft (approve again).
+const UPDATE_DRAFT_LUA = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing', ''} end
+if status ~= 'draft' and status ~= 'approved' then return {'status', status} end
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'updatedAt') ~= ARGV[3] then return {'conflict', status} end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'status', 'draft', 'updatedAt', ARGV[2])
+redis.call('HDEL', KEYS[1], 'approvedBy', 'approvedAt')
+return {'ok', status}
+`;
 
 // KEYS[1] alert hash; ARGV: to, nFrom, from..., field, value, ...
 const TRANSITION_LUA = `
