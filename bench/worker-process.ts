@@ -11,6 +11,8 @@ const workers = startWorkers(ctx, new Map());
 await Promise.all(workers.workers.map((w) => w.waitUntilReady()));
 
 process.on('message', async (m: { type: string }) => {
+  // What the resident memory is made of: the JS heap, or buffers outside it (sockets, MIME).
+  if (m.type === 'memory') process.send?.({ type: 'memory', ...process.memoryUsage() });
   if (m.type !== 'stop') return;
   await workers.close();
   await ctx.close();

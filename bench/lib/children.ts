@@ -67,12 +67,13 @@ export function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** Polls a process's RSS until stopped; keeps the highest value seen. */
+/** Polls a process's RSS until stopped; keeps the highest value and the peak of each tenth of the run. */
 export function sampleRss(pid: number, everyMs = 100) {
-  let peak = 0;
+  const samples: Array<[ms: number, rss: number]> = [];
+  const t0 = performance.now();
   const take = () => {
     try {
-      peak = Math.max(peak, memoryOf(pid).rss);
+      samples.push([performance.now() - t0, memoryOf(pid).rss]);
     } catch {
       /* the process has gone */
     }
@@ -80,10 +81,16 @@ export function sampleRss(pid: number, everyMs = 100) {
   take();
   const timer = setInterval(take, everyMs);
   return {
-    stop(): number {
+    stop(): { peak: number; byTenth: number[] } {
       take();
       clearInterval(timer);
-      return peak;
+      const span = samples[samples.length - 1][0] || 1;
+      const byTenth = Array.from({ length: 10 }, () => 0);
+      for (const [ms, rss] of samples) {
+        const i = Math.min(9, Math.floor((ms / span) * 10));
+        byTenth[i] = Math.max(byTenth[i], rss);
+      }
+      return { peak: Math.max(...samples.map(([, rss]) => rss)), byTenth };
     },
   };
 }

@@ -3,6 +3,20 @@
 
 export type Keys = ReturnType<typeof redisKeys>;
 
+/**
+ * The address index is spread over this many small hashes, which Redis keeps as compact listpacks
+ * (up to hash-max-listpack-entries = 128 each, so about a million subscribers) instead of one huge
+ * hash table: about 40 bytes per subscriber instead of 82 (bench/README.md).
+ */
+export const EMAIL_INDEX_BUCKETS = 8192;
+
+/** FNV-1a of the normalised address, so every process picks the same bucket. */
+export function emailBucket(normalisedEmail: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < normalisedEmail.length; i++) h = Math.imul(h ^ normalisedEmail.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % EMAIL_INDEX_BUCKETS;
+}
+
 export function redisKeys(prefix: string) {
   const k = (...parts: Array<string | number>) => [prefix, ...parts].join(':');
   return {
@@ -19,7 +33,8 @@ export function redisKeys(prefix: string) {
 
     subscriberSeq: () => k('sub', 'seq'),
     subscriber: (id: number) => k('sub', id),
-    subscriberByEmail: () => k('sub', 'by-email'),
+    /** Hash: normalised address -> subscriber id, for the addresses in this one's bucket. */
+    subscriberByEmail: (normalisedEmail: string) => k('sub', 'by-email', emailBucket(normalisedEmail)),
     /** Set of keyed hashes of addresses never to be mailed or imported again. Never the address itself. */
     suppressed: () => k('suppressed'),
     /** String (JSON, with TTL): the subscription request awaiting confirmation for this subscriber. */

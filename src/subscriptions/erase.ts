@@ -29,7 +29,7 @@ export async function eraseSubscriber(ctx: Context, email: string): Promise<Eras
   await suppress(ctx, norm);
   const multi = ctx.redis
     .multi()
-    .hdel(ctx.keys.subscriberByEmail(), norm)
+    .hdel(ctx.keys.subscriberByEmail(norm), norm)
     .del(
       ctx.keys.rateLimit('addr', addressHash(ctx.secret, 'rate-address', norm)),
       ctx.keys.confirmationSent(addressHash(ctx.secret, 'confirm-window', norm)),

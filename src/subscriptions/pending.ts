@@ -80,16 +80,17 @@ export async function expirePending(ctx: Ctx & Pick<Context, 'subscribers'>, now
       await ctx.redis.zrem(ctx.keys.pendingExpiry(), raw);
       continue;
     }
+    const email = normaliseEmail(sub.email);
     deleted += (await ctx.redis.eval(
       EXPIRE_LUA,
       5,
       ctx.keys.subscriber(id),
-      ctx.keys.subscriberByEmail(),
+      ctx.keys.subscriberByEmail(email),
       ctx.keys.subscriptionPending(id),
       ctx.keys.subscriberBounces(id),
       ctx.keys.pendingExpiry(),
       raw,
-      normaliseEmail(sub.email),
+      email,
     )) as number;
   }
   return deleted;

@@ -1,5 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { connect, type Socket } from 'node:net';
 import nodemailer from 'nodemailer';
 import type { Config } from '../../config/schema.js';
 
@@ -32,9 +34,27 @@ export function outboxTransport(dir: string): MailTransport {
   };
 }
 
-export function smtpTransport(config: Config['email'], url: string): MailTransport {
-  const transporter = nodemailer.createTransport({
-    url,
+const require = createRequire(import.meta.url);
+// nodemailer's own SMTP_URL parser: host, port, secure, auth and ?tls.rejectUnauthorized=false style options.
+const { parseConnectionUrl } = require('nodemailer/lib/shared') as { parseConnectionUrl(url: string): Record<string, unknown> };
+
+// Nagle's algorithm holds the 5-byte "\r\n.\r\n" that ends each message until the server ACKs the
+// body, and servers delay that ACK (40 ms on Linux), so a connection sends at most ~25 messages a
+// second whatever the server could take (bench/README.md). nodemailer has no TCP_NODELAY option;
+// getSocket hands it sockets opened here with it set, and nodemailer still does TLS/STARTTLS itself.
+type SocketOptions = { host?: string; port?: number | string; secure?: boolean };
+function noDelaySocket(options: SocketOptions, callback: (err: Error | null, socket?: { connection: Socket }) => void): void {
+  const port = Number(options.port) || (options.secure ? 465 : 587);
+  callback(null, { connection: connect({ host: options.host || 'localhost', port, noDelay: true }) });
+}
+
+/** nodemailer options of Tocsin's SMTP pool; the benchmark's baselines use the same. */
+export function smtpTransportOptions(config: Config['email'], url: string): nodemailer.TransportOptions {
+  return {
+    // Not `url`: given { url, ... }, createTransport builds its transport from the URL alone and
+    // drops every other option, so there was no pool (a new connection per message) and none of
+    // the timeouts below applied.
+    ...parseConnectionUrl(url),
     pool: true,
     maxConnections: config.pool.maxConnections,
     maxMessages: config.pool.maxMessages,
@@ -42,8 +62,13 @@ export function smtpTransport(config: Config['email'], url: string): MailTranspo
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 60_000,
+    getSocket: noDelaySocket,
     // SMTP_URL may carry ?tls.rejectUnauthorized=false for a local catcher; nothing else is implied.
-  } as nodemailer.TransportOptions);
+  } as nodemailer.TransportOptions;
+}
+
+export function smtpTransport(config: Config['email'], url: string): MailTransport {
+  const transporter = nodemailer.createTransport(smtpTransportOptions(config, url));
   return {
     async send({ from, to, raw }) {
       const info = await transporter.sendMail({ envelope: { from, to: [to] }, raw });
