@@ -26,12 +26,19 @@ export interface AlertStatusReport {
 
 /** The one status document shared by the API, the CLI and the console. */
 export async function alertStatus(ctx: Context, idOrSlug: string, problemLimit = 20): Promise<AlertStatusReport> {
-  const alert = await ctx.alerts.require(idOrSlug);
+  let alert = await ctx.alerts.require(idOrSlug);
   const [publication, counts, problems] = await Promise.all([
     ctx.publications.get(alert.id),
     ctx.ledger.counts(alert.id),
     ctx.ledger.problems(alert.id, problemLimit),
   ]);
+  const complete = publication.state === 'fanned-out' && counts.outstanding === 0;
+  // The last outcome and the move to `published` are two steps; if a worker died between them (or
+  // has not got there yet), finishing here is safe and keeps status and counts in agreement.
+  if (complete && alert.status === 'publishing') {
+    await ctx.publications.finishIfComplete(alert.id);
+    alert = await ctx.alerts.require(alert.id);
+  }
   const masked = await Promise.all(
     problems.map(async (p) => {
       if (p.channel !== EMAIL_CHANNEL) return p.target;
@@ -42,7 +49,7 @@ export async function alertStatus(ctx: Context, idOrSlug: string, problemLimit =
   return {
     alert: { id: alert.id, slug: alert.slug, title: alert.title, status: alert.status, level: alert.level, countries: alert.countries, ...(alert.publishedAt ? { publishedAt: alert.publishedAt } : {}) },
     publication,
-    complete: publication.state === 'fanned-out' && counts.outstanding === 0,
+    complete,
     counts,
     problems: problems.map((p, i) => ({
       channel: p.channel,
