@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { testContext, dropPrefix } from './helpers/context.js';
+import { testContext, dropPrefix, prefixKeys } from './helpers/context.js';
 import { exampleAlertSource } from './helpers/fixtures.js';
 import { buildServer } from '../src/http/server.js';
 import type { Context } from '../src/context.js';
@@ -89,21 +89,21 @@ describe('alerts API', () => {
     ['an image without alt text', { ...valid, image: { url: 'https://example.org/a.jpg' } }, /image\.alt: is required/, 'TOCSIN_ERR_ALERT_INVALID'],
     ['a server-owned field', { ...valid, status: 'published' }, /Unrecognized key: "status"/, 'TOCSIN_ERR_ALERT_INVALID'],
   ])('rejects %s with a message naming the field', async (_name, body, message, code) => {
-    const before = await ctx.redis.dbsize();
+    const before = await prefixKeys(ctx);
     const res = await postJson('/api/alerts', body);
     expect(res.status).toBe(400);
     const json = await res.json();
     expect(json.code).toBe(code);
     expect(json.error).toMatch(message);
-    expect(await ctx.redis.dbsize()).toBe(before);
+    expect(await prefixKeys(ctx)).toEqual(before);
   });
 
   it('rejects an oversize body with 413 and stores nothing', async () => {
-    const before = await ctx.redis.dbsize();
+    const before = await prefixKeys(ctx);
     const res = await postJson('/api/alerts', { ...valid, body: 'x'.repeat(70 * 1024) });
     expect(res.status).toBe(413);
     expect((await res.json()).code).toBe('FST_ERR_CTP_BODY_TOO_LARGE');
-    expect(await ctx.redis.dbsize()).toBe(before);
+    expect(await prefixKeys(ctx)).toEqual(before);
   });
 
   it('refuses a second alert with the same slug and keeps the first intact', async () => {

@@ -60,3 +60,15 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false | null>
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
+
+/** Keys under the context's prefix: the Redis server is shared by test files running in parallel. */
+export async function prefixKeys(ctx: Context): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', `${ctx.config.redis.prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found.sort();
+}
