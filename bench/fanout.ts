@@ -307,7 +307,8 @@ async function main() {
     admin.disconnect();
     await redis.stop();
   };
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  // Interrupted or terminated: the private redis-server must not outlive the benchmark.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void cleanup().then(() => process.exit(130)));
   try {
     const { port } = await nextMessage<{ type: string; port: number }>(sink, 'ready', 30_000);
     const smtpUrl = `smtp://127.0.0.1:${port}`;

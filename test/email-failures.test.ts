@@ -45,7 +45,8 @@ describe('email delivery when the SMTP server misbehaves', () => {
     }, 'all recipients to be waiting for a retry');
     expect(waiting.counts.channels.email.failed).toBe(0);
     const entry = await ctx.ledger.get(alert.id, 'email', String(ids[0]));
-    expect(entry?.state).toBe('retrying');
+    // Retries run every fraction of a second here, so the entry may already be in its next try.
+    expect(['retrying', 'sending']).toContain(entry?.state);
     expect(entry?.error).toMatch(/ECONNREFUSED|ECONNECTION/);
     expect(entry?.retryAt).toBeGreaterThan(Date.now() - 5000);
     await new Promise((r) => setTimeout(r, 1500));
