@@ -22,9 +22,17 @@ const shared = (transportModule as unknown as { smtpTransportOptions?: OptionsFn
 
 /** What smtpTransport passes to nodemailer, for a transport.ts that does not export it. */
 const copiedOptions: OptionsFn = (email, url) =>
-  ({ url, pool: true, maxConnections: email.pool.maxConnections, maxMessages: email.pool.maxMessages, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 60_000 }) as nodemailer.TransportOptions;
+  ({
+    url,
+    pool: true,
+    maxConnections: email.pool.maxConnections,
+    maxMessages: email.pool.maxMessages,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 60_000,
+  }) as nodemailer.TransportOptions;
 
-export const transportOptionsSource = shared ? 'smtpTransportOptions() from transport.ts' : 'a copy of smtpTransport\'s nodemailer options';
+export const transportOptionsSource = shared ? 'smtpTransportOptions() from transport.ts' : "a copy of smtpTransport's nodemailer options";
 
 export interface BaselineJob {
   type: 'start';

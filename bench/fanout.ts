@@ -128,7 +128,8 @@ function sampleHeap(worker: ChildProcess, everyMs: number) {
   const samples: Array<{ ms: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }> = [];
   const t0 = performance.now();
   const onMessage = (m: { type: string; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }) => {
-    if (m.type === 'memory') samples.push({ ms: performance.now() - t0, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers });
+    if (m.type === 'memory')
+      samples.push({ ms: performance.now() - t0, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers });
   };
   worker.on('message', onMessage);
   const timer = setInterval(() => worker.connected && worker.send({ type: 'memory' }), everyMs);
@@ -144,7 +145,14 @@ function sampleHeap(worker: ChildProcess, everyMs: number) {
         for (const x of samples) out[Math.min(9, Math.floor((x.ms / span) * 10))] = Math.max(out[Math.min(9, Math.floor((x.ms / span) * 10))], x[key]);
         return out;
       };
-      return { heapUsed: peak('heapUsed'), heapTotal: peak('heapTotal'), external: peak('external'), arrayBuffers: peak('arrayBuffers'), heapByTenth: byTenth('heapUsed'), externalByTenth: byTenth('external') };
+      return {
+        heapUsed: peak('heapUsed'),
+        heapTotal: peak('heapTotal'),
+        external: peak('external'),
+        arrayBuffers: peak('arrayBuffers'),
+        heapByTenth: byTenth('heapUsed'),
+        externalByTenth: byTenth('external'),
+      };
     },
   };
 }
@@ -223,7 +231,8 @@ async function runPipeline(redis: PrivateRedis, admin: Redis, sink: ChildProcess
       if (status === 'published') break;
       if (Date.now() > deadline) throw new Error(`the alert was not published within ${Math.round((deadline - t0) / 1000)} s (status ${status})`);
       const counts = await ctx.ledger.counts(alert.id);
-      if (counts.totals.failed > 0) throw new Error(`${counts.totals.failed} deliveries failed: ${JSON.stringify((await ctx.ledger.problems(alert.id, 1))[0])}`);
+      if (counts.totals.failed > 0)
+        throw new Error(`${counts.totals.failed} deliveries failed: ${JSON.stringify((await ctx.ledger.problems(alert.id, 1))[0])}`);
       await sleep(50);
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -282,16 +291,40 @@ async function runBaseline(sink: ChildProcess, redisUrl: string, smtpUrl: string
   const child = forkBench('baseline-process.ts', {}, childArgv);
   try {
     await nextMessage(child, 'ready', 60_000);
-    const done = await request<{ type: string; seconds: number; cpuSeconds: number; errors: number; firstError: string; messageBytes?: number; transportOptions: string }>(
+    const done = await request<{
+      type: string;
+      seconds: number;
+      cpuSeconds: number;
+      errors: number;
+      firstError: string;
+      messageBytes?: number;
+      transportOptions: string;
+    }>(
       child,
-      { type: 'start', mode, n: BASELINE_N, overrides: benchOverrides(redisUrl, smtpUrl, PREFIX, tuning), concurrency: inFlight, email, recipientFor: `${mode}{i}@example.org` },
+      {
+        type: 'start',
+        mode,
+        n: BASELINE_N,
+        overrides: benchOverrides(redisUrl, smtpUrl, PREFIX, tuning),
+        concurrency: inFlight,
+        email,
+        recipientFor: `${mode}{i}@example.org`,
+      },
       'done',
       // The loop baseline is the slow one (~5 ms of CPU a message): allow it 50 ms a message.
       Math.max(600_000, BASELINE_N * 50),
     );
     if (done.errors > 0) throw new Error(`${mode} baseline: ${done.errors} sends failed, first: ${done.firstError}`);
     const counts = await request<SinkCounts & { type: string }>(sink, { type: 'counts' }, 'counts');
-    return { seconds: done.seconds, perSecond: BASELINE_N / done.seconds, cpuSeconds: done.cpuSeconds, errors: done.errors, sink: counts, messageBytes: done.messageBytes, transportOptions: done.transportOptions };
+    return {
+      seconds: done.seconds,
+      perSecond: BASELINE_N / done.seconds,
+      cpuSeconds: done.cpuSeconds,
+      errors: done.errors,
+      sink: counts,
+      messageBytes: done.messageBytes,
+      transportOptions: done.transportOptions,
+    };
   } finally {
     await stopChild(child, 15_000);
   }
@@ -313,7 +346,9 @@ async function main() {
     const { port } = await nextMessage<{ type: string; port: number }>(sink, 'ready', 30_000);
     const smtpUrl = `smtp://127.0.0.1:${port}`;
     print(`tocsin fan-out benchmark: ${N.toLocaleString('en')} subscribers`);
-    print(`tuning: email.batchSize=${tuning.batchSize} email.concurrency=${tuning.concurrency} email.sendConcurrency=${tuning.sendConcurrency} email.pool.maxConnections=${tuning.maxConnections} (in flight: ${inFlight})`);
+    print(
+      `tuning: email.batchSize=${tuning.batchSize} email.concurrency=${tuning.concurrency} email.sendConcurrency=${tuning.sendConcurrency} email.pool.maxConnections=${tuning.maxConnections} (in flight: ${inFlight})`,
+    );
     print(`private redis-server ${redis.url} (no persistence); SMTP sink pid ${sink.pid} on port ${port}`);
     print();
 
@@ -348,13 +383,25 @@ async function main() {
     print();
     print('summary');
     print(`  pipeline        ${Math.round(big.perSecond)} msg/s`);
-    if (loop) print(`  nodemailer loop ${Math.round(loop.perSecond)} msg/s   pipeline/loop        = ${round(ratioLoop!, 2)}  (target >= 2)   ${targets.vs_loop_2x ? 'met' : 'NOT met'}`);
-    if (raw) print(`  pre-rendered    ${Math.round(raw.perSecond)} msg/s   pipeline/pre-rendered = ${round(ratioRaw!, 2)}  (target >= 0.8) ${targets.vs_prerendered_0_8x ? 'met' : 'NOT met'}`);
+    if (loop)
+      print(
+        `  nodemailer loop ${Math.round(loop.perSecond)} msg/s   pipeline/loop        = ${round(ratioLoop!, 2)}  (target >= 2)   ${targets.vs_loop_2x ? 'met' : 'NOT met'}`,
+      );
+    if (raw)
+      print(
+        `  pre-rendered    ${Math.round(raw.perSecond)} msg/s   pipeline/pre-rendered = ${round(ratioRaw!, 2)}  (target >= 0.8) ${targets.vs_prerendered_0_8x ? 'met' : 'NOT met'}`,
+      );
     if (small) {
-      print(`  worker peak RSS ${mb(small.workerPeakRss)} MB at ${small.n.toLocaleString('en')}, ${mb(big.workerPeakRss)} MB at ${big.n.toLocaleString('en')}   (target: flat) ${targets.rss_flat ? 'met' : 'NOT met'}`);
-      print(`  worker peak RSS in the second half of the run: ${mb(secondHalf(small))} MB at ${small.n.toLocaleString('en')}, ${mb(secondHalf(big))} MB at ${big.n.toLocaleString('en')}   ${targets.rss_flat_second_half ? 'flat' : 'NOT flat'}`);
+      print(
+        `  worker peak RSS ${mb(small.workerPeakRss)} MB at ${small.n.toLocaleString('en')}, ${mb(big.workerPeakRss)} MB at ${big.n.toLocaleString('en')}   (target: flat) ${targets.rss_flat ? 'met' : 'NOT met'}`,
+      );
+      print(
+        `  worker peak RSS in the second half of the run: ${mb(secondHalf(small))} MB at ${small.n.toLocaleString('en')}, ${mb(secondHalf(big))} MB at ${big.n.toLocaleString('en')}   ${targets.rss_flat_second_half ? 'flat' : 'NOT flat'}`,
+      );
     } else print(`  worker peak RSS ${mb(big.workerPeakRss)} MB at ${big.n.toLocaleString('en')}`);
-    print(`  redis per subscriber ${Math.round(big.redisBytesPerSubscriber)} bytes (target <= 250) ${targets.redis_250_bytes ? 'met' : 'NOT met'}; ledger ${Math.round(big.ledgerBytesPerDelivery)} bytes per delivery`);
+    print(
+      `  redis per subscriber ${Math.round(big.redisBytesPerSubscriber)} bytes (target <= 250) ${targets.redis_250_bytes ? 'met' : 'NOT met'}; ledger ${Math.round(big.ledgerBytesPerDelivery)} bytes per delivery`,
+    );
     print(`  total wall time ${round((performance.now() - started) / 1000)} s`);
 
     print(
@@ -380,7 +427,13 @@ async function main() {
         pipeline_seconds: round(big.seconds, 2),
         nodemailer_loop_seconds: loop ? round(loop.seconds, 2) : null,
         prerendered_seconds: raw ? round(raw.seconds, 2) : null,
-        cpu_seconds: { worker: round(big.cpu.worker), redis: round(big.cpu.redis), sink: round(big.cpu.sink), loop: loop ? round(loop.cpuSeconds) : null, prerendered: raw ? round(raw.cpuSeconds) : null },
+        cpu_seconds: {
+          worker: round(big.cpu.worker),
+          redis: round(big.cpu.redis),
+          sink: round(big.cpu.sink),
+          loop: loop ? round(loop.cpuSeconds) : null,
+          prerendered: raw ? round(raw.cpuSeconds) : null,
+        },
         tuning: { ...tuning, inFlight },
         targets,
       }),
@@ -393,25 +446,43 @@ async function main() {
 function reportPipeline(r: PipelineResult) {
   print(`pipeline, ${r.n.toLocaleString('en')} subscribers`);
   print(`  seeded in ${round(r.seedSeconds)} s with SubscriberStore.create`);
-  print(`  redis: ${Math.round(r.redisBytesPerSubscriber)} bytes per subscriber (used_memory delta / N; one record ~${Math.round(r.recordBytes)} bytes + by-email index ~${Math.round(r.indexBytesPerSubscriber)} bytes)`);
-  print(`  delivered ${r.n.toLocaleString('en')} in ${round(r.seconds, 2)} s = ${Math.round(r.perSecond)} msg/s (publishAlert -> alert published); fan-out queued ${r.batches} batch jobs in ${round(r.fanOutSeconds)} s`);
-  print(`  sink: ${r.sink.messages} messages, ${r.sink.unique} distinct recipients, ${r.sink.duplicates} duplicates, ${mb(r.sink.bytes)} MB over ${r.sink.connections} connections; ledger: ${r.sent} sent`);
-  print(`  ledger: ${Math.round(r.ledgerBytesPerDelivery)} bytes per delivery (the ledger hash); Redis grew ${Math.round(r.runBytesPerDelivery)} bytes per delivery in all (ledger, events, finished jobs)`);
+  print(
+    `  redis: ${Math.round(r.redisBytesPerSubscriber)} bytes per subscriber (used_memory delta / N; one record ~${Math.round(r.recordBytes)} bytes + by-email index ~${Math.round(r.indexBytesPerSubscriber)} bytes)`,
+  );
+  print(
+    `  delivered ${r.n.toLocaleString('en')} in ${round(r.seconds, 2)} s = ${Math.round(r.perSecond)} msg/s (publishAlert -> alert published); fan-out queued ${r.batches} batch jobs in ${round(r.fanOutSeconds)} s`,
+  );
+  print(
+    `  sink: ${r.sink.messages} messages, ${r.sink.unique} distinct recipients, ${r.sink.duplicates} duplicates, ${mb(r.sink.bytes)} MB over ${r.sink.connections} connections; ledger: ${r.sent} sent`,
+  );
+  print(
+    `  ledger: ${Math.round(r.ledgerBytesPerDelivery)} bytes per delivery (the ledger hash); Redis grew ${Math.round(r.runBytesPerDelivery)} bytes per delivery in all (ledger, events, finished jobs)`,
+  );
   print(`  worker RSS: ${mb(r.workerIdleRss)} MB idle, ${mb(r.workerPeakRss)} MB peak while sending (VmHWM ${mb(r.workerHwm)} MB)`);
   print(`  worker RSS peak in each tenth of the run (MB): ${r.workerRssByTenth.map((b) => Math.round(mb(b))).join(' ')}`);
-  print(`  worker V8 heap used / external memory peak in each tenth (MB): ${r.workerHeap.heapByTenth.map((b) => Math.round(mb(b))).join(' ')} / ${r.workerHeap.externalByTenth.map((b) => Math.round(mb(b))).join(' ')}`);
-  print(`  worker heap peaks: V8 heap used ${mb(r.workerHeap.heapUsed)} MB of ${mb(r.workerHeap.heapTotal)} MB, external ${mb(r.workerHeap.external)} MB (array buffers ${mb(r.workerHeap.arrayBuffers)} MB)`);
-  print(`  CPU seconds: worker ${round(r.cpu.worker)}, redis ${round(r.cpu.redis)}, sink ${round(r.cpu.sink)} (over ${round(r.seconds)} s wall, 2 cores shared)`);
-  if (r.sink.unique !== r.n || r.sink.duplicates !== 0 || r.sent !== r.n) print(`  WARNING: expected ${r.n} distinct recipients, no duplicates and ${r.n} sent`);
+  print(
+    `  worker V8 heap used / external memory peak in each tenth (MB): ${r.workerHeap.heapByTenth.map((b) => Math.round(mb(b))).join(' ')} / ${r.workerHeap.externalByTenth.map((b) => Math.round(mb(b))).join(' ')}`,
+  );
+  print(
+    `  worker heap peaks: V8 heap used ${mb(r.workerHeap.heapUsed)} MB of ${mb(r.workerHeap.heapTotal)} MB, external ${mb(r.workerHeap.external)} MB (array buffers ${mb(r.workerHeap.arrayBuffers)} MB)`,
+  );
+  print(
+    `  CPU seconds: worker ${round(r.cpu.worker)}, redis ${round(r.cpu.redis)}, sink ${round(r.cpu.sink)} (over ${round(r.seconds)} s wall, 2 cores shared)`,
+  );
+  if (r.sink.unique !== r.n || r.sink.duplicates !== 0 || r.sent !== r.n)
+    print(`  WARNING: expected ${r.n} distinct recipients, no duplicates and ${r.n} sent`);
   print();
 }
 
 const secondHalf = (r: PipelineResult) => Math.max(...r.workerRssByTenth.slice(5));
 
 function reportBaseline(name: string, r: BaselineResult, how: string) {
-  print(`${name}: ${BASELINE_N.toLocaleString('en')} in ${round(r.seconds, 2)} s = ${Math.round(r.perSecond)} msg/s (${how}); CPU ${round(r.cpuSeconds)} s; sink got ${r.sink.unique} distinct over ${r.sink.connections} connections`);
+  print(
+    `${name}: ${BASELINE_N.toLocaleString('en')} in ${round(r.seconds, 2)} s = ${Math.round(r.perSecond)} msg/s (${how}); CPU ${round(r.cpuSeconds)} s; sink got ${r.sink.unique} distinct over ${r.sink.connections} connections`,
+  );
   print(`  pool options: ${r.transportOptions}`);
-  if (r.sink.unique !== BASELINE_N || r.sink.duplicates !== 0) print(`  WARNING: the sink got ${r.sink.unique} distinct recipients and ${r.sink.duplicates} duplicates, expected ${BASELINE_N} and 0`);
+  if (r.sink.unique !== BASELINE_N || r.sink.duplicates !== 0)
+    print(`  WARNING: the sink got ${r.sink.unique} distinct recipients and ${r.sink.duplicates} duplicates, expected ${BASELINE_N} and 0`);
 }
 
 main().catch((err: Error) => {

@@ -21,7 +21,11 @@ export const errors = {
   WEBHOOK_SIGNATURE: createError('TOCSIN_ERR_WEBHOOK_SIGNATURE', 'Webhook refused: %s', 403),
   DSN_INVALID: createError('TOCSIN_ERR_DSN_INVALID', 'Not a delivery status report: %s', 400),
   ALERT_NOT_EDITABLE: createError('TOCSIN_ERR_ALERT_NOT_EDITABLE', 'Alert %s cannot be edited in status "%s"; only drafts and approved alerts can', 409),
-  ALERT_EDIT_CONFLICT: createError('TOCSIN_ERR_ALERT_EDIT_CONFLICT', 'Alert %s was changed by someone else after you opened it; reload it and apply your changes again', 409),
+  ALERT_EDIT_CONFLICT: createError(
+    'TOCSIN_ERR_ALERT_EDIT_CONFLICT',
+    'Alert %s was changed by someone else after you opened it; reload it and apply your changes again',
+    409,
+  ),
   ALERT_NOT_APPROVABLE: createError('TOCSIN_ERR_ALERT_NOT_APPROVABLE', 'Alert %s cannot be approved from status "%s"', 409),
   APPROVAL_REQUIRED: createError('TOCSIN_ERR_APPROVAL_REQUIRED', 'Alert %s must be approved by a second person before it is published (approvals: 2)', 409),
   SAME_PERSON: createError('TOCSIN_ERR_SAME_PERSON', '%s wrote alert %s; with approvals: 2 someone else must %s it', 403),

@@ -43,13 +43,19 @@ describe('alerts API', () => {
     expect(created.status).toBe(201);
     const alert = await created.json();
     expect(alert).toMatchObject({ status: 'draft', countries: ['SD'], slug: 'genocide-warning-sudan-darfur' });
-    expect(alert.stages).toEqual([{ number: 7, name: 'Preparation' }, { number: 8, name: 'Persecution' }]);
+    expect(alert.stages).toEqual([
+      { number: 7, name: 'Preparation' },
+      { number: 8, name: 'Persecution' },
+    ]);
     expect(alert.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
 
     const md = await api('/api/alerts', { method: 'POST', body: exampleAlertSource(), headers: { 'content-type': 'text/markdown' } });
     expect(md.status).toBe(201);
     const list = await (await api('/api/alerts')).json();
-    expect(list.alerts.map((a: { title: string }) => a.title)).toEqual(['Genocide Emergency Alert: Kazakhstan, January 2022', 'Genocide Warning: Sudan, Darfur']);
+    expect(list.alerts.map((a: { title: string }) => a.title)).toEqual([
+      'Genocide Emergency Alert: Kazakhstan, January 2022',
+      'Genocide Warning: Sudan, Darfur',
+    ]);
     const bySlug = await (await api('/api/alerts/genocide-warning-sudan-darfur')).json();
     expect(bySlug.id).toBe(alert.id);
     expect((await api('/api/alerts/no-such-alert')).status).toBe(404);
@@ -62,7 +68,11 @@ describe('alerts API', () => {
     expect(await first.json()).toMatchObject({ outcome: 'queued', status: 'publishing' });
     const second = await api(`/api/alerts/${alert.id}/publish`, { method: 'POST' });
     expect(second.status).toBe(200);
-    expect(await second.json()).toMatchObject({ outcome: 'already', status: 'publishing', message: expect.stringMatching(/already publishing; nothing was sent again/) });
+    expect(await second.json()).toMatchObject({
+      outcome: 'already',
+      status: 'publishing',
+      message: expect.stringMatching(/already publishing; nothing was sent again/),
+    });
     const status = await (await api(`/api/alerts/${alert.id}/status`)).json();
     expect(status.alert.status).toBe('publishing');
     expect(status.complete).toBe(false);
@@ -83,9 +93,19 @@ describe('alerts API', () => {
     ['an unknown country', { ...valid, countries: ['XX'] }, /countries\.0: must be an ISO 3166-1 alpha-2 code/, 'TOCSIN_ERR_ALERT_INVALID'],
     ['an unknown level', { ...valid, level: 'catastrophe' }, /level: must be one of watch, warning, emergency/, 'TOCSIN_ERR_ALERT_INVALID'],
     ['stage 11', { ...valid, stages: [11] }, /stages\.0: "11" is not one of the ten stages/, 'TOCSIN_ERR_ALERT_INVALID'],
-    ['a stage whose name contradicts its number', { ...valid, stages: [{ number: 4, name: 'Denial' }] }, /stage 4 is Dehumanization, not "Denial"/, 'TOCSIN_ERR_ALERT_INVALID'],
+    [
+      'a stage whose name contradicts its number',
+      { ...valid, stages: [{ number: 4, name: 'Denial' }] },
+      /stage 4 is Dehumanization, not "Denial"/,
+      'TOCSIN_ERR_ALERT_INVALID',
+    ],
     ['CRLF in the title', { ...valid, title: 'Alert\r\nBcc: everyone@example.org' }, /title: must be one line/, 'TOCSIN_ERR_ALERT_INVALID'],
-    ['a javascript: image URL', { ...valid, image: { url: 'javascript:alert(1)', alt: 'x' } }, /image\.url: must be an http\(s\) URL/, 'TOCSIN_ERR_ALERT_INVALID'],
+    [
+      'a javascript: image URL',
+      { ...valid, image: { url: 'javascript:alert(1)', alt: 'x' } },
+      /image\.url: must be an http\(s\) URL/,
+      'TOCSIN_ERR_ALERT_INVALID',
+    ],
     ['an image without alt text', { ...valid, image: { url: 'https://example.org/a.jpg' } }, /image\.alt: is required/, 'TOCSIN_ERR_ALERT_INVALID'],
     ['a server-owned field', { ...valid, status: 'published' }, /Unrecognized key: "status"/, 'TOCSIN_ERR_ALERT_INVALID'],
   ])('rejects %s with a message naming the field', async (_name, body, message, code) => {
@@ -116,7 +136,14 @@ describe('alerts API', () => {
 
   it('escapes hostile HTML in the Markdown body of the rendered email', async () => {
     const { renderAlertEmail } = await import('../src/render/email.js');
-    const alert = await (await postJson('/api/alerts', { ...valid, slug: 'hostile', title: 'T <img src=x onerror=alert(1)>', body: '<script>steal()</script>\n\n[x](javascript:alert(1))' })).json();
+    const alert = await (
+      await postJson('/api/alerts', {
+        ...valid,
+        slug: 'hostile',
+        title: 'T <img src=x onerror=alert(1)>',
+        body: '<script>steal()</script>\n\n[x](javascript:alert(1))',
+      })
+    ).json();
     const email = renderAlertEmail(alert, ctx.config);
     expect(email.html).not.toMatch(/<script>|<img src=x|href="javascript:/i);
     expect(email.html).toContain('&lt;script&gt;steal()&lt;/script&gt;');

@@ -50,7 +50,9 @@ describe('tocsin CLI', () => {
       ].join('\n'),
     );
     const result = await runCli(['subscribers', 'import', csv, '--consent', 'partner-petition-2021'], env);
-    expect(result.stdout).toContain('8 rows: 3 added, 0 updated, 0 unchanged, 1 duplicate rows merged, 0 suppressed (unsubscribed, bounced or erased), 4 rejected.');
+    expect(result.stdout).toContain(
+      '8 rows: 3 added, 0 updated, 0 unchanged, 1 duplicate rows merged, 0 suppressed (unsubscribed, bounced or erased), 4 rejected.',
+    );
     expect(result.stdout).toMatch(/line 4: email: is not a valid email address/);
     expect(result.stdout).toMatch(/line 6: countries\.0: must be an ISO 3166-1 alpha-2 code/);
     expect(result.stdout).toMatch(/line 7: email: must not contain line breaks/);
@@ -88,7 +90,10 @@ describe('tocsin CLI', () => {
     expect(noFront.stderr).toMatch(/must start with YAML front matter/);
     const badYaml = await runCli(['alerts', 'check', file('b.md', '---\ntitle: [unclosed\n---\nbody')], env);
     expect(badYaml.stderr).toMatch(/\(front matter\) at line \d+/);
-    const badFields = await runCli(['alerts', 'check', file('c.md', '---\ntitle: x\nsummary: y\ncountries: [KZ]\nlevel: emergency\nstages: [Genocide]\n---\nbody')], env);
+    const badFields = await runCli(
+      ['alerts', 'check', file('c.md', '---\ntitle: x\nsummary: y\ncountries: [KZ]\nlevel: emergency\nstages: [Genocide]\n---\nbody')],
+      env,
+    );
     expect(badFields.stderr).toMatch(/stages\.0: "Genocide" is not one of the ten stages/);
     const badJson = await runCli(['alerts', 'check', file('d.json', '{"title":')], env);
     expect(badJson.stderr).toMatch(/not valid JSON/);

@@ -19,7 +19,16 @@ describe('configuration', () => {
   it('the documented environment variables override the file', () => {
     const config = loadConfig({
       path: path('config/tocsin.example.yaml'),
-      env: { REDIS_URL: 'redis://cache:6380', TOCSIN_PREFIX: 'ngo', SMTP_URL: 'smtp://mail:25', MAIL_FROM: 'Alerts <a@ngo.example>', PORT: '9000', TOCSIN_PUBLIC_URL: 'https://alerts.ngo.example', TOCSIN_ADMIN_TOKEN: 'admin-token-0123456789', TOCSIN_SECRET: 's'.repeat(32) },
+      env: {
+        REDIS_URL: 'redis://cache:6380',
+        TOCSIN_PREFIX: 'ngo',
+        SMTP_URL: 'smtp://mail:25',
+        MAIL_FROM: 'Alerts <a@ngo.example>',
+        PORT: '9000',
+        TOCSIN_PUBLIC_URL: 'https://alerts.ngo.example',
+        TOCSIN_ADMIN_TOKEN: 'admin-token-0123456789',
+        TOCSIN_SECRET: 's'.repeat(32),
+      },
     });
     expect(config.redis).toEqual({ url: 'redis://cache:6380', prefix: 'ngo' });
     expect(config.email.smtpUrl).toBe('smtp://mail:25');

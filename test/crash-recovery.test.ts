@@ -39,10 +39,14 @@ describe('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out
 
     const second = startCli(['worker'], env);
     try {
-      const report = await waitFor(async () => {
-        const r = await alertStatus(ctx, alert.id);
-        return r.complete ? r : undefined;
-      }, 'the fan-out to complete after restart', 90_000);
+      const report = await waitFor(
+        async () => {
+          const r = await alertStatus(ctx, alert.id);
+          return r.complete ? r : undefined;
+        },
+        'the fan-out to complete after restart',
+        90_000,
+      );
       expect(report.alert.status).toBe('published');
       expect(report.counts.channels.email.sent).toBe(5000);
       expect(report.counts.totals.failed + report.counts.totals.unknown).toBe(0);
@@ -73,7 +77,12 @@ describe('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out
 
   it('a worker stopped with SIGTERM mid fan-out finishes its jobs in flight: nothing stuck, nothing sent twice', async () => {
     const before = smtp.received.length;
-    await seedSubscribers(ctx, 3000, () => ({ countries: ['SS'], minLevel: 'all' }), (i) => `southsudan${i}@example.org`);
+    await seedSubscribers(
+      ctx,
+      3000,
+      () => ({ countries: ['SS'], minLevel: 'all' }),
+      (i) => `southsudan${i}@example.org`,
+    );
     const alert = await storeAlert(ctx, { countries: ['SS'], level: 'watch' });
     const env = cliEnv(ctx.config, { LOG_LEVEL: 'info' });
     const first = startCli(['worker'], env);
@@ -87,10 +96,14 @@ describe('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out
 
     const second = startCli(['worker'], env);
     try {
-      const report = await waitFor(async () => {
-        const r = await alertStatus(ctx, alert.id);
-        return r.complete ? r : undefined;
-      }, 'the fan-out to complete after restart', 90_000);
+      const report = await waitFor(
+        async () => {
+          const r = await alertStatus(ctx, alert.id);
+          return r.complete ? r : undefined;
+        },
+        'the fan-out to complete after restart',
+        90_000,
+      );
       expect(report.counts.channels.email.sent).toBe(3000);
     } finally {
       second.kill('SIGTERM');

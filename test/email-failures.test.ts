@@ -9,10 +9,14 @@ import { retryFailed } from '../src/publish/retry.js';
 import type { Context } from '../src/context.js';
 
 async function complete(ctx: Context, alertId: string, timeoutMs = 60_000) {
-  return waitFor(async () => {
-    const r = await alertStatus(ctx, alertId);
-    return r.complete ? r : undefined;
-  }, 'every delivery to have an outcome', timeoutMs);
+  return waitFor(
+    async () => {
+      const r = await alertStatus(ctx, alertId);
+      return r.complete ? r : undefined;
+    },
+    'every delivery to have an outcome',
+    timeoutMs,
+  );
 }
 
 describe('email delivery when the SMTP server misbehaves', () => {
@@ -33,7 +37,12 @@ describe('email delivery when the SMTP server misbehaves', () => {
   });
 
   it('delivers everything once a server that was down comes back, and marks nothing failed', async () => {
-    const ids = await seedSubscribers(ctx, 200, () => ({ countries: ['KZ'], minLevel: 'all' }), (i) => `outage${i}@example.org`);
+    const ids = await seedSubscribers(
+      ctx,
+      200,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      (i) => `outage${i}@example.org`,
+    );
     await smtp.stop();
     const alert = await storeAlert(ctx);
     await publishAlert(ctx, alert.id);
@@ -60,8 +69,14 @@ describe('email delivery when the SMTP server misbehaves', () => {
   });
 
   it('records a 550 rejection as failed with the reply, delivers everyone else, and retries only the failed one', async () => {
-    await seedSubscribers(ctx, 100, () => ({ countries: ['SD'], minLevel: 'all' }), (i) => `sudan${i}@example.org`);
-    smtp.behaviour.rejectRecipient = (address) => (address === 'sudan7@example.org' ? { code: 550, message: '5.1.1 <sudan7@example.org>: mailbox unavailable' } : undefined);
+    await seedSubscribers(
+      ctx,
+      100,
+      () => ({ countries: ['SD'], minLevel: 'all' }),
+      (i) => `sudan${i}@example.org`,
+    );
+    smtp.behaviour.rejectRecipient = (address) =>
+      address === 'sudan7@example.org' ? { code: 550, message: '5.1.1 <sudan7@example.org>: mailbox unavailable' } : undefined;
     const before = smtp.received.length;
     const alert = await storeAlert(ctx, { countries: ['SD'], level: 'warning' });
     await publishAlert(ctx, alert.id);
@@ -86,7 +101,12 @@ describe('email delivery when the SMTP server misbehaves', () => {
   });
 
   it('sends nothing to someone who unsubscribed after their batch was queued', async () => {
-    const ids = await seedSubscribers(ctx, 5, () => ({ countries: ['MM'], minLevel: 'all' }), (i) => `myanmar${i}@example.org`);
+    const ids = await seedSubscribers(
+      ctx,
+      5,
+      () => ({ countries: ['MM'], minLevel: 'all' }),
+      (i) => `myanmar${i}@example.org`,
+    );
     await workers.close();
     const alert = await storeAlert(ctx, { countries: ['MM'] });
     await publishAlert(ctx, alert.id);

@@ -31,11 +31,31 @@ describe('publishing an alert by email', () => {
   it('delivers exactly one message to each of 2,000 matching subscribers and nothing to the rest', async () => {
     const matching = await seedSubscribers(ctx, 2000, (i) => (i % 2 ? { countries: ['KZ'], minLevel: 'warning' } : { countries: '*', minLevel: 'all' }));
     // Not matching: another country, a higher minimum level, pending, unsubscribed.
-    await seedSubscribers(ctx, 50, () => ({ countries: ['UA'], minLevel: 'all' }), (i) => `other-country${i}@example.org`);
-    const above = await seedSubscribers(ctx, 50, () => ({ countries: ['KZ'], minLevel: 'emergency' }), (i) => `only-emergency${i}@example.org`);
-    const pending = await seedSubscribers(ctx, 20, () => ({ countries: ['KZ'], minLevel: 'all' }), (i) => `pending${i}@example.org`);
+    await seedSubscribers(
+      ctx,
+      50,
+      () => ({ countries: ['UA'], minLevel: 'all' }),
+      (i) => `other-country${i}@example.org`,
+    );
+    const above = await seedSubscribers(
+      ctx,
+      50,
+      () => ({ countries: ['KZ'], minLevel: 'emergency' }),
+      (i) => `only-emergency${i}@example.org`,
+    );
+    const pending = await seedSubscribers(
+      ctx,
+      20,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      (i) => `pending${i}@example.org`,
+    );
     for (const id of pending) await ctx.subscribers.update(id, { status: 'pending' });
-    const gone = await seedSubscribers(ctx, 20, () => ({ countries: ['KZ'], minLevel: 'all' }), (i) => `gone${i}@example.org`);
+    const gone = await seedSubscribers(
+      ctx,
+      20,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      (i) => `gone${i}@example.org`,
+    );
     for (const id of gone) await ctx.subscribers.update(id, { status: 'unsubscribed' });
     expect(above.length).toBe(50);
 
@@ -43,10 +63,14 @@ describe('publishing an alert by email', () => {
     const result = await publishAlert(ctx, alert.id);
     expect(result.outcome).toBe('queued');
 
-    const report = await waitFor(async () => {
-      const r = await alertStatus(ctx, alert.id);
-      return r.complete && r.alert.status === 'published' ? r : undefined;
-    }, 'the alert to be published', 60_000);
+    const report = await waitFor(
+      async () => {
+        const r = await alertStatus(ctx, alert.id);
+        return r.complete && r.alert.status === 'published' ? r : undefined;
+      },
+      'the alert to be published',
+      60_000,
+    );
 
     expect(report.counts.channels.email.sent).toBe(2000);
     expect(report.counts.channels.email.total).toBe(2000);

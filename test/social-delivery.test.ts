@@ -37,7 +37,13 @@ describe('posting an alert to social accounts through their queues', () => {
     ctx = await testContext('social', {
       email: { enabled: false },
       social: [
-        { id: 'x-main', provider: 'x', baseUrl: x.url, credentialsEnv: { appKey: 'XK', appSecret: 'XS', accessToken: 'XT', accessSecret: 'XA' }, options: { timeoutMs: 1500 } },
+        {
+          id: 'x-main',
+          provider: 'x',
+          baseUrl: x.url,
+          credentialsEnv: { appKey: 'XK', appSecret: 'XS', accessToken: 'XT', accessSecret: 'XA' },
+          options: { timeoutMs: 1500 },
+        },
         { id: 'masto', provider: 'mastodon', baseUrl: mastodon.url, credentialsEnv: { accessToken: 'MT' }, options: { timeoutMs: 1500 } },
         { id: 'tg', provider: 'telegram', baseUrl: telegram.url, credentialsEnv: { botToken: 'TG' }, options: { chatId: '@tocsin_test', timeoutMs: 1500 } },
       ],
@@ -53,14 +59,22 @@ describe('posting an alert to social accounts through their queues', () => {
   });
 
   const finished = (alertId: string) =>
-    waitFor(async () => {
-      const r = await alertStatus(ctx, alertId);
-      return r.complete ? r : undefined;
-    }, 'every account to have an outcome', 30_000);
+    waitFor(
+      async () => {
+        const r = await alertStatus(ctx, alertId);
+        return r.complete ? r : undefined;
+      },
+      'every account to have an outcome',
+      30_000,
+    );
 
   it('a 429 on X holds only X until its reset, spends no attempt, then posts; the others post at once', async () => {
     const reset = Math.floor(Date.now() / 1000) + 2;
-    x.tweetScript.on(1, { status: 429, headers: { 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset) }, body: { title: 'Too Many Requests', status: 429 } });
+    x.tweetScript.on(1, {
+      status: 429,
+      headers: { 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset) },
+      body: { title: 'Too Many Requests', status: 429 },
+    });
     const alert = await storeAlert(ctx, { image: undefined });
     await publishAlert(ctx, alert.id);
 
@@ -92,7 +106,12 @@ describe('posting an alert to social accounts through their queues', () => {
     x.tweetScript.on(1, { hangAfterStore: true });
     mastodon.statusScript.on(1, { hangAfterStore: true });
     telegram.sendScript.on(1, { hangAfterStore: true });
-    const alert = await storeAlert(ctx, { image: undefined, countries: ['SD'], title: 'Genocide Warning: Sudan, El Fasher', summary: 'Attacks on El Fasher and the camps around it have intensified; civilians cannot leave.' });
+    const alert = await storeAlert(ctx, {
+      image: undefined,
+      countries: ['SD'],
+      title: 'Genocide Warning: Sudan, El Fasher',
+      summary: 'Attacks on El Fasher and the camps around it have intensified; civilians cannot leave.',
+    });
     await publishAlert(ctx, alert.id);
     const report = await finished(alert.id);
 

@@ -32,7 +32,11 @@ describe('signed webhooks', () => {
         failuresToServe--;
         return reply.code(503).send('maintenance');
       }
-      received.push({ body: request.body as string, signature: String(request.headers[SIGNATURE_HEADER]), idempotencyKey: String(request.headers['idempotency-key']) });
+      received.push({
+        body: request.body as string,
+        signature: String(request.headers[SIGNATURE_HEADER]),
+        idempotencyKey: String(request.headers['idempotency-key']),
+      });
       return reply.code(200).header('x-request-id', `req-${received.length}`).send({ ok: true });
     });
     receiver.post('/gone', async (_request, reply) => reply.code(410).send('this endpoint was removed'));

@@ -88,10 +88,18 @@ export function createAccountProcessor(ctx: Context, adapter: AccountChannel, ge
             return settle(sentOutcome());
           }
           if (found === null && !finalAttempt) {
-            await settle({ state: 'retrying', error: `timed out, and the provider has no such post: ${e.message}`, retryAt: Date.now() + backoffDelay(job.attemptsMade + 1, retry, owner) });
+            await settle({
+              state: 'retrying',
+              error: `timed out, and the provider has no such post: ${e.message}`,
+              retryAt: Date.now() + backoffDelay(job.attemptsMade + 1, retry, owner),
+            });
             throw e;
           }
-          return settle({ state: 'unknown', error: `outcome unknown${partial}: ${e.message}`, ...(posted[0] ? { providerId: posted[0].id, url: posted[0].url } : {}) });
+          return settle({
+            state: 'unknown',
+            error: `outcome unknown${partial}: ${e.message}`,
+            ...(posted[0] ? { providerId: posted[0].id, url: posted[0].url } : {}),
+          });
         }
         case 'permanent':
           return settle({ state: 'failed', error: `${e.message}${partial}` });

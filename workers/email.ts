@@ -71,7 +71,8 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport) {
         } catch (err) {
           const failure = classifySmtpError(err);
           if (failure.permanent) await record({ target: claim.target, state: 'failed', error: failure.reason });
-          else if (finalAttempt) await record({ target: claim.target, state: 'failed', error: `gave up after ${job.attemptsMade + 1} attempts: ${failure.reason}` });
+          else if (finalAttempt)
+            await record({ target: claim.target, state: 'failed', error: `gave up after ${job.attemptsMade + 1} attempts: ${failure.reason}` });
           else {
             lastTransient = failure.reason;
             await record({ target: claim.target, state: 'retrying', error: failure.reason, retryAt });

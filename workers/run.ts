@@ -40,7 +40,10 @@ export function startWorkers(ctx: Context, accounts: Map<string, AccountChannel>
       stalledInterval: ctx.config.workers.stalledIntervalMs,
       // A job whose worker died is taken over, however often; the ledger prevents duplicates.
       maxStalledCount: 1000,
-      settings: { backoffStrategy: (attemptsMade: number, type?: string, _err?: Error, job?: { id?: string }) => (type === BACKOFF_TYPE ? backoffDelay(attemptsMade, retry, job?.id) : 0) },
+      settings: {
+        backoffStrategy: (attemptsMade: number, type?: string, _err?: Error, job?: { id?: string }) =>
+          type === BACKOFF_TYPE ? backoffDelay(attemptsMade, retry, job?.id) : 0,
+      },
     };
     const worker = new Worker<T>(name, processor, opts);
     worker.on('failed', (job, err) => ctx.log.warn({ queue: name, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job attempt failed'));
@@ -61,7 +64,12 @@ export function startWorkers(ctx: Context, accounts: Map<string, AccountChannel>
     if (!matches(name, options.queues)) continue;
     let worker: Worker | undefined;
     const concurrency = ctx.config.social.find((s) => s.id === channel)?.concurrency ?? 1;
-    worker = start(name, createAccountProcessor(ctx, hooks.adapter(adapter), () => worker), concurrency, ctx.config.retry);
+    worker = start(
+      name,
+      createAccountProcessor(ctx, hooks.adapter(adapter), () => worker),
+      concurrency,
+      ctx.config.retry,
+    );
   }
 
   return {

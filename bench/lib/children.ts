@@ -46,7 +46,12 @@ export function nextMessage<T extends Message>(child: ChildProcess, type: string
   });
 }
 
-export async function request<T extends Message>(child: ChildProcess, message: Message & Record<string, unknown>, reply: string, timeoutMs?: number): Promise<T> {
+export async function request<T extends Message>(
+  child: ChildProcess,
+  message: Message & Record<string, unknown>,
+  reply: string,
+  timeoutMs?: number,
+): Promise<T> {
   const answer = nextMessage<T>(child, reply, timeoutMs);
   child.send(message);
   return answer;

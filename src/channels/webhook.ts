@@ -68,7 +68,11 @@ export class WebhookChannel implements AccountChannel {
 
   render(alert: Alert): RenderedMessage {
     const payload =
-      this.config.format === 'slack' ? slackPayload(alert, this.chat) : this.config.format === 'discord' ? discordPayload(alert, this.chat) : webhookPayload(alert);
+      this.config.format === 'slack'
+        ? slackPayload(alert, this.chat)
+        : this.config.format === 'discord'
+          ? discordPayload(alert, this.chat)
+          : webhookPayload(alert);
     const text = JSON.stringify(payload);
     return { channel: this.id, provider: this.provider, parts: [{ text, length: Buffer.byteLength(text), limit: 1_048_576 }] };
   }
@@ -76,7 +80,10 @@ export class WebhookChannel implements AccountChannel {
   async deliver(message: RenderedMessage, context: DeliverContext): Promise<PostedPart> {
     const body = message.parts[0].text;
     if (this.config.format !== 'json') {
-      const part = await postChatWebhook(this.config.format, this.config.url, JSON.parse(body) as SlackPayload, { timeoutMs: this.config.timeoutMs, signal: context.signal });
+      const part = await postChatWebhook(this.config.format, this.config.url, JSON.parse(body) as SlackPayload, {
+        timeoutMs: this.config.timeoutMs,
+        signal: context.signal,
+      });
       await context.onPosted(part);
       return part;
     }
@@ -97,7 +104,11 @@ export class WebhookChannel implements AccountChannel {
     }
     const text = (await response.text().catch(() => '')).slice(0, 300);
     if (!response.ok) {
-      throw deliveryErrorForStatus(response.status, `HTTP ${response.status}${text ? `: ${text}` : ''}`, retryAfterToEpochMs(response.headers.get('retry-after')));
+      throw deliveryErrorForStatus(
+        response.status,
+        `HTTP ${response.status}${text ? `: ${text}` : ''}`,
+        retryAfterToEpochMs(response.headers.get('retry-after')),
+      );
     }
     const part = { id: response.headers.get('x-request-id') ?? `HTTP ${response.status}` };
     await context.onPosted(part);

@@ -5,7 +5,9 @@ import { createLogger } from '../log.js';
 /** Opens a context for one CLI command and always closes it; errors print one clear line. */
 export async function withContext<T>(fn: (ctx: Context) => Promise<T>, options: { logLevel?: string } = {}): Promise<T> {
   const config = loadConfig();
-  const ctx = await createContext(config, { log: createLogger(options.logLevel ?? (config.log.level === 'info' ? 'warn' : config.log.level), { toStderr: true }) });
+  const ctx = await createContext(config, {
+    log: createLogger(options.logLevel ?? (config.log.level === 'info' ? 'warn' : config.log.level), { toStderr: true }),
+  });
   try {
     return await fn(ctx);
   } finally {

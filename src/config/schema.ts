@@ -7,7 +7,11 @@ const retrySchema = z
     // First retry after baseDelayMs, doubling up to maxDelayMs, for maxAttempts attempts.
     // The defaults keep a transient outage retried for about 10 hours, not minutes.
     baseDelayMs: z.number().int().positive().default(30_000),
-    maxDelayMs: z.number().int().positive().default(15 * 60_000),
+    maxDelayMs: z
+      .number()
+      .int()
+      .positive()
+      .default(15 * 60_000),
     maxAttempts: z.number().int().min(1).max(1000).default(45),
   })
   .prefault({});
@@ -16,7 +20,10 @@ const webhookSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'use lowercase letters, digits and dashes'),
   url: z.url({ protocol: /^https?$/ }),
   // Name of the environment variable holding the signing secret; secrets never live in files.
-  secretEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/).optional(),
+  secretEnv: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]*$/)
+    .optional(),
   format: z.enum(['json', 'slack', 'discord']).default('json'),
   timeoutMs: z.number().int().positive().default(10_000),
 });
@@ -42,10 +49,19 @@ const notifyTargetSchema = z
   .object({
     url: z.url({ protocol: /^https?$/ }).optional(),
     // A Slack webhook URL is itself a secret: give the name of the variable that holds it instead.
-    urlEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name such as TOCSIN_SLACK_STATUS_URL').optional(),
+    urlEnv: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name such as TOCSIN_SLACK_STATUS_URL')
+      .optional(),
     // Name of the environment variable holding the signing secret; secrets never live in files.
-    secretEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name such as TOCSIN_NOTIFY_SECRET').optional(),
-    events: z.array(z.enum(NOTIFY_EVENTS)).min(1, `choose at least one of ${NOTIFY_EVENTS.join(', ')}`).default([...NOTIFY_EVENTS]),
+    secretEnv: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name such as TOCSIN_NOTIFY_SECRET')
+      .optional(),
+    events: z
+      .array(z.enum(NOTIFY_EVENTS))
+      .min(1, `choose at least one of ${NOTIFY_EVENTS.join(', ')}`)
+      .default([...NOTIFY_EVENTS]),
     format: z.enum(['json', 'slack']).default('json'),
     timeoutMs: z.number().int().positive().default(10_000),
   })
@@ -68,12 +84,22 @@ const consoleSchema = z
       { env: 'TOCSIN_PUBLISHER_TOKEN', role: 'publisher' },
     ]),
     // A session ends after this long without a request.
-    sessionIdleMinutes: z.number().int().min(5).max(7 * 24 * 60).default(8 * 60),
+    sessionIdleMinutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(7 * 24 * 60)
+      .default(8 * 60),
     // The health page warns once an account has failed this many deliveries in a row.
     failureWarningThreshold: z.number().int().min(1).max(1000).default(3),
     // Images and attachments uploaded in the compose form; served publicly under /media.
     uploadsDir: z.string().min(1).default('data/uploads'),
-    maxUploadBytes: z.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+    maxUploadBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(100 * 1024 * 1024)
+      .default(10 * 1024 * 1024),
   })
   .prefault({});
 
@@ -81,7 +107,11 @@ const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment va
 
 const rateLimitSchema = z.object({
   max: z.number().int().min(1),
-  windowS: z.number().int().min(1).max(7 * 24 * 3600),
+  windowS: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600),
 });
 
 const bounceActionSchema = (count: number) =>
@@ -96,13 +126,29 @@ const bounceActionSchema = (count: number) =>
 const subscriptionsSchema = z
   .object({
     // Recorded with each consent; change it whenever the wording of the form changes.
-    formVersion: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'letters, digits, ".", "_" and "-" only').default('1'),
+    formVersion: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,40}$/, 'letters, digits, ".", "_" and "-" only')
+      .default('1'),
     // Languages offered on the forms. Only list a language once templates/email has its templates.
-    languages: z.array(z.string().regex(/^[a-z]{2,3}(?:-[A-Z]{2})?$/, 'must be a language tag like en or fr-CA')).min(1).default(['en']),
+    languages: z
+      .array(z.string().regex(/^[a-z]{2,3}(?:-[A-Z]{2})?$/, 'must be a language tag like en or fr-CA'))
+      .min(1)
+      .default(['en']),
     // At most one confirmation mail per address per window, so the form cannot mail-bomb anyone.
-    confirmationWindowS: z.number().int().min(60).max(7 * 24 * 3600).default(3600),
+    confirmationWindowS: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600)
+      .default(3600),
     // Unconfirmed subscriptions (and their confirm links) are deleted after this long.
-    pendingExpiryS: z.number().int().min(600).max(30 * 24 * 3600).default(3 * 24 * 3600),
+    pendingExpiryS: z
+      .number()
+      .int()
+      .min(600)
+      .max(30 * 24 * 3600)
+      .default(3 * 24 * 3600),
     rateLimits: z
       .object({
         perIp: rateLimitSchema.default({ max: 20, windowS: 3600 }),
@@ -110,9 +156,7 @@ const subscriptionsSchema = z
       })
       .prefault({}),
     // Defaults as listmonk's: one hard bounce or one complaint suppresses; soft bounces after 3.
-    bouncePolicy: z
-      .object({ hard: bounceActionSchema(1), soft: bounceActionSchema(3), complaint: bounceActionSchema(1) })
-      .prefault({}),
+    bouncePolicy: z.object({ hard: bounceActionSchema(1), soft: bounceActionSchema(3), complaint: bounceActionSchema(1) }).prefault({}),
     // Subscription requests waiting in memory to be processed; beyond this, new ones are dropped.
     maxBacklog: z.number().int().min(10).max(100_000).default(1000),
   })
@@ -141,7 +185,11 @@ const bouncesSchema = z
         requireHttps: z.boolean().default(true),
         // Confirm the SNS subscription automatically when the topic is allowed.
         autoConfirm: z.boolean().default(true),
-        maxAgeS: z.number().int().min(60).default(24 * 3600),
+        maxAgeS: z
+          .number()
+          .int()
+          .min(60)
+          .default(24 * 3600),
       })
       .prefault({}),
     postmark: z
@@ -150,14 +198,21 @@ const bouncesSchema = z
         // (env value "user:password") and/or send a secret header.
         basicAuthEnv: envName.optional(),
         headerSecretEnv: envName.optional(),
-        header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/).default('x-tocsin-webhook-secret'),
+        header: z
+          .string()
+          .regex(/^[A-Za-z0-9-]{1,64}$/)
+          .default('x-tocsin-webhook-secret'),
       })
       .prefault({}),
     mailgun: z
       .object({
         // Mailgun's "HTTP webhook signing key".
         signingKeyEnv: envName.optional(),
-        maxAgeS: z.number().int().min(60).default(15 * 60),
+        maxAgeS: z
+          .number()
+          .int()
+          .min(60)
+          .default(15 * 60),
       })
       .prefault({}),
   })
@@ -166,8 +221,14 @@ const bouncesSchema = z
 export const configSchema = z.object({
   redis: z
     .object({
-      url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
-      prefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only').default('tocsin'),
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+        .default('redis://127.0.0.1:6379'),
+      prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only')
+        .default('tocsin'),
     })
     .prefault({}),
   http: z
@@ -189,10 +250,22 @@ export const configSchema = z.object({
       logoUrl: z.url().optional(),
       colours: z
         .object({
-          primary: z.string().regex(/^#[0-9a-fA-F]{6}$/).default('#1d3557'),
-          watch: z.string().regex(/^#[0-9a-fA-F]{6}$/).default('#b08900'),
-          warning: z.string().regex(/^#[0-9a-fA-F]{6}$/).default('#c2410c'),
-          emergency: z.string().regex(/^#[0-9a-fA-F]{6}$/).default('#b91c1c'),
+          primary: z
+            .string()
+            .regex(/^#[0-9a-fA-F]{6}$/)
+            .default('#1d3557'),
+          watch: z
+            .string()
+            .regex(/^#[0-9a-fA-F]{6}$/)
+            .default('#b08900'),
+          warning: z
+            .string()
+            .regex(/^#[0-9a-fA-F]{6}$/)
+            .default('#c2410c'),
+          emergency: z
+            .string()
+            .regex(/^#[0-9a-fA-F]{6}$/)
+            .default('#b91c1c'),
         })
         .prefault({}),
     })
@@ -201,7 +274,10 @@ export const configSchema = z.object({
     .object({
       enabled: z.boolean().default(true),
       // Unset: messages are written as .eml files to outboxDir, so a first run works without a mail server.
-      smtpUrl: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+      smtpUrl: z
+        .string()
+        .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
+        .optional(),
       outboxDir: z.string().default('var/outbox'),
       from: z.string().min(3).default('Tocsin Alerts <alerts@localhost>'),
       pool: z
@@ -238,7 +314,10 @@ export const configSchema = z.object({
   metrics: z
     .object({
       // /metrics answers only with `Authorization: Bearer <value of this variable>`; unset = off.
-      tokenEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name').default('TOCSIN_METRICS_TOKEN'),
+      tokenEnv: z
+        .string()
+        .regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name')
+        .default('TOCSIN_METRICS_TOKEN'),
       // Per-alert series (deliveries, publish duration) cover this many of the newest alerts.
       recentAlerts: z.number().int().min(0).max(500).default(20),
       // Counting subscribers by status reads every subscriber; scrapes reuse the count this long.

@@ -22,7 +22,12 @@ export async function deliveryData(deps: ConsoleDeps, alert: WorkflowAlert, sess
   const { ctx } = deps;
   const [counts, publication, groups] = await Promise.all([ctx.ledger.counts(alert.id), ctx.publications.get(alert.id), failureGroups(ctx, alert.id)]);
   const canAct = Boolean(session && hasRole(session.role, 'publisher'));
-  const channels = channelProgress(counts).map((c) => ({ ...c, label: channelLabel(deps, c.channel), rateText: rateText(c), etaText: formatEta(c.etaSeconds) }));
+  const channels = channelProgress(counts).map((c) => ({
+    ...c,
+    label: channelLabel(deps, c.channel),
+    rateText: rateText(c),
+    etaText: formatEta(c.etaSeconds),
+  }));
   return {
     alertId: alert.id,
     started: publication.state !== 'not-started' || channels.length > 0,

@@ -66,7 +66,13 @@ export async function alertsListRoutes(app: FastifyInstance, deps: ConsoleDeps):
       total: counts[i].totals.total,
       createdAt: a.createdAt,
     }));
-    const query = (extra: Record<string, string>) => new URLSearchParams({ ...(f.status ? { status: f.status } : {}), ...(f.level ? { level: f.level } : {}), ...(f.country ? { country: f.country } : {}), ...extra }).toString();
+    const query = (extra: Record<string, string>) =>
+      new URLSearchParams({
+        ...(f.status ? { status: f.status } : {}),
+        ...(f.level ? { level: f.level } : {}),
+        ...(f.country ? { country: f.country } : {}),
+        ...extra,
+      }).toString();
     return sendPage(
       deps,
       request,
@@ -77,7 +83,10 @@ export async function alertsListRoutes(app: FastifyInstance, deps: ConsoleDeps):
         rows,
         filtered: Boolean(f.status || f.level || f.country),
         statuses: ALERT_STATUSES.map((s) => ({ value: s, selected: f.status === s })),
-        levels: [{ value: 'none', label: 'None (reports)' }, ...LEVELS.map((l) => ({ value: l, label: l[0].toUpperCase() + l.slice(1) }))].map((l) => ({ ...l, selected: f.level === l.value })),
+        levels: [{ value: 'none', label: 'None (reports)' }, ...LEVELS.map((l) => ({ value: l, label: l[0].toUpperCase() + l.slice(1) }))].map((l) => ({
+          ...l,
+          selected: f.level === l.value,
+        })),
         country: f.country,
         countryName: f.country ? countryName(f.country) : '',
         olderUrl: more && before ? `/console/alerts?${query({ before })}` : '',

@@ -151,7 +151,11 @@ export interface UploadedRefs {
 }
 
 /** Builds the schema input from the form (and uploads), validates it, and maps problems to fields. */
-export function toAlertInput(values: ComposeValues, uploads: UploadedRefs = { attachments: [] }, editing = false): { input?: ValidAlertInput; errors: FieldError[] } {
+export function toAlertInput(
+  values: ComposeValues,
+  uploads: UploadedRefs = { attachments: [] },
+  editing = false,
+): { input?: ValidAlertInput; errors: FieldError[] } {
   const errors: FieldError[] = [];
   const opt = (v: string) => (v.trim() === '' ? undefined : v.trim());
   const raw: Record<string, unknown> = {
@@ -209,14 +213,22 @@ function issueToField(issue: z.core.$ZodIssue): FieldError {
   const [head, index, sub] = issue.path.map(String);
   const message = issue.code === 'invalid_type' && /received undefined/.test(issue.message) ? 'is required' : issue.message;
   if (head === 'image') {
-    const field = ({ url: 'imageUrl', alt: 'imageAlt', caption: 'imageCaption', credit: 'imageCredit', creditUrl: 'imageCreditUrl' } as const)[index as 'url'] ?? 'imageUrl';
+    const field =
+      ({ url: 'imageUrl', alt: 'imageAlt', caption: 'imageCaption', credit: 'imageCredit', creditUrl: 'imageCreditUrl' } as const)[index as 'url'] ??
+      'imageUrl';
     return { field, label: FIELD_LABELS[field], message };
   }
   if (head === 'attachments') {
-    return { field: 'attachments', label: FIELD_LABELS.attachments, message: index !== undefined ? `attachment ${Number(index) + 1}${sub ? ` ${sub}` : ''}: ${message}` : message };
+    return {
+      field: 'attachments',
+      label: FIELD_LABELS.attachments,
+      message: index !== undefined ? `attachment ${Number(index) + 1}${sub ? ` ${sub}` : ''}: ${message}` : message,
+    };
   }
-  if (head === 'recommendations' && index !== undefined) return { field: 'recommendations', label: FIELD_LABELS.recommendations, message: `line ${Number(index) + 1}: ${message}` };
-  if (head === 'countries' && index !== undefined) return { field: 'countries', label: FIELD_LABELS.countries, message: `country ${Number(index) + 1}: ${message}` };
+  if (head === 'recommendations' && index !== undefined)
+    return { field: 'recommendations', label: FIELD_LABELS.recommendations, message: `line ${Number(index) + 1}: ${message}` };
+  if (head === 'countries' && index !== undefined)
+    return { field: 'countries', label: FIELD_LABELS.countries, message: `country ${Number(index) + 1}: ${message}` };
   if (head === 'stages') return { field: 'stages', label: FIELD_LABELS.stages, message };
   const field = (head in FIELD_LABELS ? head : 'title') as keyof ComposeValues;
   return { field, label: FIELD_LABELS[field], message: head in FIELD_LABELS ? message : `${issue.path.join('.') || '(form)'}: ${message}` };

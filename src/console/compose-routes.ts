@@ -23,7 +23,9 @@ type IdParams = { Params: { id: string } };
 
 const files = (body: unknown, name: string): MultipartFile[] => {
   const raw = (body as Record<string, unknown> | undefined)?.[name];
-  return (Array.isArray(raw) ? raw : raw ? [raw] : []).filter((f): f is MultipartFile => Boolean(f && typeof f === 'object' && (f as MultipartFile).type === 'file' && (f as MultipartFile).filename));
+  return (Array.isArray(raw) ? raw : raw ? [raw] : []).filter((f): f is MultipartFile =>
+    Boolean(f && typeof f === 'object' && (f as MultipartFile).type === 'file' && (f as MultipartFile).filename),
+  );
 };
 
 const cleanTitle = (name: string) =>
@@ -110,7 +112,11 @@ export async function composeRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
       alert = await createDraft(ctx, input, actorOf(request).actor);
     } catch (err) {
       if ((err as FastifyError).code !== 'TOCSIN_ERR_ALERT_EXISTS') throw err;
-      return composePage(request, reply, { values, errors: [{ field: 'slug', label: FIELD_LABELS.slug, message: `${(err as Error).message}; choose another slug` }], status: 409 });
+      return composePage(request, reply, {
+        values,
+        errors: [{ field: 'slug', label: FIELD_LABELS.slug, message: `${(err as Error).message}; choose another slug` }],
+        status: 409,
+      });
     }
     await deps.audit.record(alert.id, { ...actorOf(request), action: 'created', detail: `draft "${alert.title}"` });
     return redirectWithNotice(reply, `/console/alerts/${alert.id}`, 'created');
@@ -118,7 +124,12 @@ export async function composeRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
 
   app.get<IdParams>('/console/alerts/:id/edit', { config: { role: 'editor' } }, async (request, reply) => {
     const alert = await ctx.alerts.require(request.params.id);
-    return composePage(request, reply, { values: valuesFromAlert(alert), alert, version: alert.updatedAt, formError: ['draft', 'approved'].includes(alert.status) ? undefined : `This alert is ${alert.status} and can no longer be edited.` });
+    return composePage(request, reply, {
+      values: valuesFromAlert(alert),
+      alert,
+      version: alert.updatedAt,
+      formError: ['draft', 'approved'].includes(alert.status) ? undefined : `This alert is ${alert.status} and can no longer be edited.`,
+    });
   });
 
   app.post<IdParams>('/console/alerts/:id/edit', { config: { role: 'editor' } }, async (request, reply) => {
@@ -136,7 +147,11 @@ export async function composeRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
       if (code !== 'TOCSIN_ERR_ALERT_EDIT_CONFLICT' && code !== 'TOCSIN_ERR_ALERT_NOT_EDITABLE') throw err;
       return composePage(request, reply, { values, alert, version, status: 409, formError: (err as Error).message });
     }
-    await deps.audit.record(alert.id, { ...actorOf(request), action: 'edited', detail: previous === 'approved' ? 'content changed; the approval was withdrawn' : 'content changed' });
+    await deps.audit.record(alert.id, {
+      ...actorOf(request),
+      action: 'edited',
+      detail: previous === 'approved' ? 'content changed; the approval was withdrawn' : 'content changed',
+    });
     return redirectWithNotice(reply, `/console/alerts/${alert.id}`, previous === 'approved' ? 'saved-unapproved' : 'saved');
   });
 

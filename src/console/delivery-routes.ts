@@ -18,7 +18,13 @@ export async function deliveryRoutes(app: FastifyInstance, deps: ConsoleDeps): P
     await deps.audit.record(alert.id, {
       ...actorOf(request),
       action: 'retried',
-      detail: `${channel ? `channel ${channel}` : 'all channels'}: ${n} failed ${n === 1 ? 'delivery' : 'deliveries'} queued again${n ? ` (${Object.entries(result.requeued).map(([c, k]) => `${c} ${k}`).join(', ')})` : ''}`,
+      detail: `${channel ? `channel ${channel}` : 'all channels'}: ${n} failed ${n === 1 ? 'delivery' : 'deliveries'} queued again${
+        n
+          ? ` (${Object.entries(result.requeued)
+              .map(([c, k]) => `${c} ${k}`)
+              .join(', ')})`
+          : ''
+      }`,
     });
     return redirectWithNotice(reply, `/console/alerts/${alert.id}`, 'retried', n);
   });

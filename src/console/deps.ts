@@ -49,11 +49,27 @@ export interface PageOptions {
   status?: number;
 }
 
-export function sendPage(deps: ConsoleDeps, request: FastifyRequest, reply: FastifyReply, name: string, title: string, data: Record<string, unknown> = {}, options: PageOptions = {}) {
+export function sendPage(
+  deps: ConsoleDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  name: string,
+  title: string,
+  data: Record<string, unknown> = {},
+  options: PageOptions = {},
+) {
   const html = renderConsolePage(
     deps.ctx.config,
     name,
-    { title, session: request.consoleSession, csrf: csrfToken(request, reply), nonce: request.cspNonce ?? '', nav: options.nav, scripts: options.scripts, notice: noticeFrom(request) },
+    {
+      title,
+      session: request.consoleSession,
+      csrf: csrfToken(request, reply),
+      nonce: request.cspNonce ?? '',
+      nav: options.nav,
+      scripts: options.scripts,
+      notice: noticeFrom(request),
+    },
     data,
   );
   return reply

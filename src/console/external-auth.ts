@@ -23,7 +23,9 @@ export function consoleAuthHook(ctx: Context, options: { env?: NodeJS.ProcessEnv
           .code(401)
           .type('text/html; charset=utf-8')
           .header('cache-control', 'no-store')
-          .send(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Sign in</title><p>Please <a href="/console/login?next=${next}">sign in to the console</a> first.</p></html>`);
+          .send(
+            `<!doctype html><html lang="en"><meta charset="utf-8"><title>Sign in</title><p>Please <a href="/console/login?next=${next}">sign in to the console</a> first.</p></html>`,
+          );
         return;
       }
       throw errors.UNAUTHORIZED();

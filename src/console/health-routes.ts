@@ -12,7 +12,10 @@ const COUNTED = ['waiting', 'active', 'delayed', 'prioritized', 'paused', 'faile
 async function withTimeout(check: () => Promise<HealthReport>): Promise<HealthReport> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<HealthReport>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, checkedAt: new Date().toISOString(), detail: `no answer within ${CHECK_TIMEOUT_MS / 1000} s` }), CHECK_TIMEOUT_MS);
+    timer = setTimeout(
+      () => resolve({ ok: false, checkedAt: new Date().toISOString(), detail: `no answer within ${CHECK_TIMEOUT_MS / 1000} s` }),
+      CHECK_TIMEOUT_MS,
+    );
   });
   try {
     return await Promise.race([check().catch((err: Error) => ({ ok: false, checkedAt: new Date().toISOString(), detail: err.message })), timeout]);
@@ -44,18 +47,32 @@ export async function healthRoutes(app: FastifyInstance, deps: ConsoleDeps): Pro
       }),
     );
     const queues = await Promise.all([QUEUE.publish, SCHEDULE_QUEUE].map(async (name) => ({ name, counts: await queueDepth(name) })));
-    return sendPage(deps, request, reply, 'health', 'Channel health', { channels, queues, threshold, warnings: channels.filter((c) => c.warn).length }, { nav: 'health' });
+    return sendPage(
+      deps,
+      request,
+      reply,
+      'health',
+      'Channel health',
+      { channels, queues, threshold, warnings: channels.filter((c) => c.warn).length },
+      { nav: 'health' },
+    );
   });
 
   app.post('/console/health/check', { config: { role: 'editor' } }, async (_request, reply) => {
-    const checks: Array<Promise<void>> = [...accounts.values()].map(async (account) => ctx.health.recordCheck(account.id, await withTimeout(() => account.checkHealth())));
+    const checks: Array<Promise<void>> = [...accounts.values()].map(async (account) =>
+      ctx.health.recordCheck(account.id, await withTimeout(() => account.checkHealth())),
+    );
     if (ctx.config.email.enabled) {
       checks.push(
         (async () => {
           const transport = createMailTransport(ctx.config.email);
           const report = await withTimeout(async () => {
             await transport.verify();
-            return { ok: true, checkedAt: new Date().toISOString(), detail: ctx.config.email.smtpUrl ? 'the SMTP server accepted a connection' : 'no SMTP_URL: mail goes to the outbox folder' };
+            return {
+              ok: true,
+              checkedAt: new Date().toISOString(),
+              detail: ctx.config.email.smtpUrl ? 'the SMTP server accepted a connection' : 'no SMTP_URL: mail goes to the outbox folder',
+            };
           });
           transport.close();
           await ctx.health.recordCheck(EMAIL_CHANNEL, report);

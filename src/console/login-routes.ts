@@ -13,13 +13,23 @@ const nameSchema = z
 
 /** Only a path inside the console (or the queue board), so the login cannot redirect anywhere else. */
 const safeNext = (next: string): string =>
-  /^\/(?:console|admin\/queues)(?:\/[A-Za-z0-9._~\-/:%]*)?(?:\?[A-Za-z0-9._~\-=&%]*)?$/.test(next) && !next.includes('//') && !/\/\.|%2e|%2f/i.test(next) ? next : '/console/alerts';
+  /^\/(?:console|admin\/queues)(?:\/[A-Za-z0-9._~\-/:%]*)?(?:\?[A-Za-z0-9._~\-=&%]*)?$/.test(next) && !next.includes('//') && !/\/\.|%2e|%2f/i.test(next)
+    ? next
+    : '/console/alerts';
 
 export async function loginRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
   const { sessions, tokens } = deps;
 
   const loginPage = (request: FastifyRequest, reply: FastifyReply, data: { error?: string; next?: string; name?: string }, status = 200) =>
-    sendPage(deps, request, reply, 'login', 'Sign in', { next: safeNext(data.next ?? '/console/alerts'), name: data.name ?? '', error: data.error, noTokens: tokens.size === 0 }, { status });
+    sendPage(
+      deps,
+      request,
+      reply,
+      'login',
+      'Sign in',
+      { next: safeNext(data.next ?? '/console/alerts'), name: data.name ?? '', error: data.error, noTokens: tokens.size === 0 },
+      { status },
+    );
 
   app.get('/console', { config: { role: 'viewer' } }, async (_request, reply) => reply.redirect('/console/alerts', 303));
 
@@ -55,5 +65,4 @@ export async function loginRoutes(app: FastifyInstance, deps: ConsoleDeps): Prom
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.redirect('/console/login', 303);
   });
-
 }

@@ -56,7 +56,14 @@ export function previewAlert(config: Config, accounts: Map<string, AccountChanne
         return {
           channel: account.id,
           provider: account.provider,
-          parts: message.parts.map((p, i) => ({ number: i + 1, text: p.text, length: p.length, limit: p.limit, over: p.length > p.limit, ...(p.media ? { media: p.media } : {}) })),
+          parts: message.parts.map((p, i) => ({
+            number: i + 1,
+            text: p.text,
+            length: p.length,
+            limit: p.limit,
+            over: p.length > p.limit,
+            ...(p.media ? { media: p.media } : {}),
+          })),
         };
       } catch (err) {
         return { channel: account.id, provider: account.provider, parts: [], error: (err as Error).message };

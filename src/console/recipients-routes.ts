@@ -13,12 +13,22 @@ const HISTORY_ALERTS = 200;
 export async function recipientsRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
   const { ctx } = deps;
 
-  app.get('/console/recipients', { config: { role: 'viewer' } }, async (request, reply) => sendPage(deps, request, reply, 'recipients', 'Recipient look-up', {}, { nav: 'recipients' }));
+  app.get('/console/recipients', { config: { role: 'viewer' } }, async (request, reply) =>
+    sendPage(deps, request, reply, 'recipients', 'Recipient look-up', {}, { nav: 'recipients' }),
+  );
 
   app.post('/console/recipients', { config: { role: 'viewer' } }, async (request, reply) => {
     const parsed = emailSchema.safeParse(field(request.body, 'email'));
     if (!parsed.success) {
-      return sendPage(deps, request, reply, 'recipients', 'Recipient look-up', { error: `Email address: ${parsed.error.issues[0].message}` }, { nav: 'recipients', status: 400 });
+      return sendPage(
+        deps,
+        request,
+        reply,
+        'recipients',
+        'Recipient look-up',
+        { error: `Email address: ${parsed.error.issues[0].message}` },
+        { nav: 'recipients', status: 400 },
+      );
     }
     const sub = await ctx.subscribers.getByEmail(parsed.data);
     const masked = maskEmail(sub ? sub.email : normaliseEmail(parsed.data));
@@ -28,7 +38,15 @@ export async function recipientsRoutes(app: FastifyInstance, deps: ConsoleDeps):
     const history = alerts
       .map((a, i) => ({ alert: a, entry: entries[i] }))
       .filter((h) => h.entry)
-      .map((h) => ({ id: h.alert.id, title: h.alert.title, state: h.entry!.state, attempts: h.entry!.attempts, updatedAt: h.entry!.updatedAt, error: maskAddresses(h.entry!.error ?? ''), retryAt: h.entry!.retryAt }));
+      .map((h) => ({
+        id: h.alert.id,
+        title: h.alert.title,
+        state: h.entry!.state,
+        attempts: h.entry!.attempts,
+        updatedAt: h.entry!.updatedAt,
+        error: maskAddresses(h.entry!.error ?? ''),
+        retryAt: h.entry!.retryAt,
+      }));
     return sendPage(
       deps,
       request,
@@ -38,7 +56,14 @@ export async function recipientsRoutes(app: FastifyInstance, deps: ConsoleDeps):
       {
         searched: true,
         masked,
-        subscriber: { id: sub.id, status: sub.status, countries: sub.countries === '*' ? 'All countries' : sub.countries.join(', '), minLevel: sub.minLevel, createdAt: sub.createdAt, confirmedAt: sub.confirmedAt },
+        subscriber: {
+          id: sub.id,
+          status: sub.status,
+          countries: sub.countries === '*' ? 'All countries' : sub.countries.join(', '),
+          minLevel: sub.minLevel,
+          createdAt: sub.createdAt,
+          confirmedAt: sub.confirmedAt,
+        },
         history,
         historyLimit: HISTORY_ALERTS,
       },

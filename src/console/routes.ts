@@ -40,7 +40,18 @@ export async function consoleRoutes(app: FastifyInstance, ctx: Context, accounts
 
   await registerSecurity(app, ctx, guard, ctx.config.console.maxUploadBytes);
   deps.uploads.registerRoute(app);
-  for (const routes of [loginRoutes, alertsListRoutes, alertRoutes, eventsRoute, deliveryRoutes, composeRoutes, workflowRoutes, healthRoutes, subscribersRoutes, recipientsRoutes]) {
+  for (const routes of [
+    loginRoutes,
+    alertsListRoutes,
+    alertRoutes,
+    eventsRoute,
+    deliveryRoutes,
+    composeRoutes,
+    workflowRoutes,
+    healthRoutes,
+    subscribersRoutes,
+    recipientsRoutes,
+  ]) {
     await routes(app, deps);
   }
 }

@@ -80,9 +80,15 @@ export async function registerSecurity(app: FastifyInstance, ctx: Context, guard
       status = 403;
     }
     if (code === 'FST_REQ_FILE_TOO_LARGE') message = `An uploaded file is larger than ${maxUploadBytes} bytes.`;
-    const wantsHtml = request.url.startsWith('/console') && !String(request.headers.accept ?? '').includes('application/json') && !request.url.includes('/events');
+    const wantsHtml =
+      request.url.startsWith('/console') && !String(request.headers.accept ?? '').includes('application/json') && !request.url.includes('/events');
     if (!wantsHtml) return reply.code(status).send({ statusCode: status, code, error: message });
-    const frame = { title: status === 401 ? 'Sign in' : 'Problem', session: request.consoleSession, csrf: safeCsrf(request, reply), nonce: request.cspNonce ?? '' };
+    const frame = {
+      title: status === 401 ? 'Sign in' : 'Problem',
+      session: request.consoleSession,
+      csrf: safeCsrf(request, reply),
+      nonce: request.cspNonce ?? '',
+    };
     const next = request.method === 'GET' && /^\/console(\/[^?#]*)?$/.test(request.url.split('?')[0]) ? request.url : '/console/alerts';
     const html =
       status === 401

@@ -21,7 +21,12 @@ export async function subscribersRoutes(app: FastifyInstance, deps: ConsoleDeps)
       if (sub.countries === '*') allCountries++;
       else for (const c of sub.countries) byCountry.set(c, (byCountry.get(c) ?? 0) + 1);
     }
-    const levelNames: Record<string, string> = { all: 'Everything, including reports', watch: 'Watch and above', warning: 'Warning and above', emergency: 'Emergency only' };
+    const levelNames: Record<string, string> = {
+      all: 'Everything, including reports',
+      watch: 'Watch and above',
+      warning: 'Warning and above',
+      emergency: 'Emergency only',
+    };
     return sendPage(
       deps,
       request,
@@ -34,7 +39,9 @@ export async function subscribersRoutes(app: FastifyInstance, deps: ConsoleDeps)
         statuses: SUBSCRIBER_STATUSES.map((s) => ({ status: s, count: byStatus[s] ?? 0 })),
         levels: MIN_LEVELS.map((l) => ({ level: l, label: levelNames[l] ?? l, count: byLevel[l] ?? 0 })),
         allCountries,
-        countries: [...byCountry.entries()].map(([code, count]) => ({ code, name: countryName(code), count })).sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)),
+        countries: [...byCountry.entries()]
+          .map(([code, count]) => ({ code, name: countryName(code), count }))
+          .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)),
       },
       { nav: 'subscribers' },
     );

@@ -21,7 +21,12 @@ const KINDS: Kind[] = [
   { ext: 'jpg', type: 'image/jpeg', image: true, test: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
   { ext: 'png', type: 'image/png', image: true, test: (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) },
   { ext: 'gif', type: 'image/gif', image: true, test: (b) => /^GIF8[79]a/.test(b.subarray(0, 6).toString('latin1')) },
-  { ext: 'webp', type: 'image/webp', image: true, test: (b) => b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP' },
+  {
+    ext: 'webp',
+    type: 'image/webp',
+    image: true,
+    test: (b) => b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP',
+  },
   { ext: 'pdf', type: 'application/pdf', image: false, test: (b) => b.subarray(0, 5).toString('latin1') === '%PDF-' },
 ];
 const BY_EXT = new Map(KINDS.map((k) => [k.ext, k]));

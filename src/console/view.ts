@@ -61,7 +61,7 @@ hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean)
 hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
 hbs.registerHelper('not', (a: unknown) => !a);
 hbs.registerHelper('statusLabel', (s: string) => STATUS_LABELS[s] ?? s);
-hbs.registerHelper('levelLabel', (l: string | null) => (l ? LEVEL_LABELS[l] ?? l : 'Report (no level)'));
+hbs.registerHelper('levelLabel', (l: string | null) => (l ? (LEVEL_LABELS[l] ?? l) : 'Report (no level)'));
 hbs.registerHelper('date', formatDate);
 hbs.registerHelper('iso', (v: unknown) => {
   const d = typeof v === 'number' ? new Date(v < 1e12 ? v * 1000 : v) : new Date(String(v ?? ''));

@@ -21,7 +21,12 @@ export function parsePublishAt(value: string): Date {
 export async function workflowRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
   const { ctx } = deps;
 
-  async function confirmPage(request: FastifyRequest, reply: FastifyReply, alert: WorkflowAlert, extra: { scheduleError?: string; status?: number; publishAt?: string } = {}) {
+  async function confirmPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    alert: WorkflowAlert,
+    extra: { scheduleError?: string; status?: number; publishAt?: string } = {},
+  ) {
     const actor = actorOf(request).actor;
     const audience = await audienceOf(ctx, alert, deps.accounts);
     return sendPage(
@@ -70,7 +75,10 @@ export async function workflowRoutes(app: FastifyInstance, deps: ConsoleDeps): P
     }
     const subscribers = field(request.body, 'subscribers');
     const accounts = field(request.body, 'accounts');
-    const counted = /^\d{1,9}$/.test(subscribers) && /^\d{1,4}$/.test(accounts) ? ` (confirmed for ${subscribers} ${subscribers === '1' ? 'subscriber' : 'subscribers'} and ${accounts} ${accounts === '1' ? 'account' : 'accounts'})` : '';
+    const counted =
+      /^\d{1,9}$/.test(subscribers) && /^\d{1,4}$/.test(accounts)
+        ? ` (confirmed for ${subscribers} ${subscribers === '1' ? 'subscriber' : 'subscribers'} and ${accounts} ${accounts === '1' ? 'account' : 'accounts'})`
+        : '';
     await deps.audit.record(alert.id, { ...who, action: 'publish-requested', detail: `published now${counted}` });
     return redirectWithNotice(reply, `/console/alerts/${alert.id}`, 'publishing');
   });

@@ -38,23 +38,20 @@ const noControlChars = (max: number) =>
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
 /** A stage may be written as its number, its name, or {number, name}; it is stored as both. */
-const stageSchema = z
-  .union([z.number(), z.string(), z.object({ number: z.number(), name: z.string().optional() })])
-  .transform((value, ctx) => {
-    const raw = typeof value === 'object' ? value.number : value;
-    const byNumber = typeof raw === 'number' || /^\d+$/.test(raw) ? Number(raw) : undefined;
-    const index =
-      byNumber !== undefined ? byNumber - 1 : STAGES.findIndex((s) => s.toLowerCase() === String(raw).trim().toLowerCase());
-    if (!Number.isInteger(index) || index < 0 || index >= STAGES.length) {
-      ctx.addIssue({ code: 'custom', message: `"${raw}" is not one of the ten stages (1-10 or ${STAGES.join(', ')})` });
-      return z.NEVER;
-    }
-    if (typeof value === 'object' && value.name && value.name.toLowerCase() !== STAGES[index].toLowerCase()) {
-      ctx.addIssue({ code: 'custom', message: `stage ${index + 1} is ${STAGES[index]}, not "${value.name}"` });
-      return z.NEVER;
-    }
-    return { number: index + 1, name: STAGES[index] };
-  });
+const stageSchema = z.union([z.number(), z.string(), z.object({ number: z.number(), name: z.string().optional() })]).transform((value, ctx) => {
+  const raw = typeof value === 'object' ? value.number : value;
+  const byNumber = typeof raw === 'number' || /^\d+$/.test(raw) ? Number(raw) : undefined;
+  const index = byNumber !== undefined ? byNumber - 1 : STAGES.findIndex((s) => s.toLowerCase() === String(raw).trim().toLowerCase());
+  if (!Number.isInteger(index) || index < 0 || index >= STAGES.length) {
+    ctx.addIssue({ code: 'custom', message: `"${raw}" is not one of the ten stages (1-10 or ${STAGES.join(', ')})` });
+    return z.NEVER;
+  }
+  if (typeof value === 'object' && value.name && value.name.toLowerCase() !== STAGES[index].toLowerCase()) {
+    ctx.addIssue({ code: 'custom', message: `stage ${index + 1} is ${STAGES[index]}, not "${value.name}"` });
+    return z.NEVER;
+  }
+  return { number: index + 1, name: STAGES[index] };
+});
 
 export const imageSchema = z.object({
   url: httpUrl,
@@ -67,7 +64,10 @@ export const imageSchema = z.object({
 export const attachmentSchema = z.object({
   url: httpUrl,
   title: noControlChars(200),
-  mediaType: z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/, 'must be a media type like application/pdf').optional(),
+  mediaType: z
+    .string()
+    .regex(/^[a-z]+\/[a-z0-9.+-]+$/, 'must be a media type like application/pdf')
+    .optional(),
   bytes: z.number().int().nonnegative().optional(),
 });
 
@@ -84,7 +84,10 @@ export const alertInputSchema = z
       .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'use lowercase letters, digits and single dashes')
       .max(120)
       .optional(),
-    level: z.enum(LEVELS, { error: `must be one of ${LEVELS.join(', ')} (or null for a report)` }).nullable().default(null),
+    level: z
+      .enum(LEVELS, { error: `must be one of ${LEVELS.join(', ')} (or null for a report)` })
+      .nullable()
+      .default(null),
     countries: z.array(countryCode).min(1, 'name at least one country').max(30),
     region: z.string().trim().max(200).optional(),
     title: noControlChars(200),
@@ -99,8 +102,14 @@ export const alertInputSchema = z
       .string()
       .regex(/^[a-z]{2,3}(?:-[A-Z]{2})?$/, 'must be a language tag like en or fr-CA')
       .default('en'),
-    updates: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be the id of an earlier alert').optional(),
-    cancels: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be the id of an earlier alert').optional(),
+    updates: z
+      .string()
+      .regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be the id of an earlier alert')
+      .optional(),
+    cancels: z
+      .string()
+      .regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be the id of an earlier alert')
+      .optional(),
     issuedAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),
   })
   .strict();
@@ -145,10 +154,7 @@ export function newAlert(input: z.output<typeof alertInputSchema>, now = new Dat
 }
 
 /** Does a subscriber with these preferences want this alert? `minLevel: 'all'` also takes reports. */
-export function matchesPreferences(
-  alert: Pick<Alert, 'level' | 'countries'>,
-  prefs: { countries: string[] | '*'; minLevel: Level | 'all' },
-): boolean {
+export function matchesPreferences(alert: Pick<Alert, 'level' | 'countries'>, prefs: { countries: string[] | '*'; minLevel: Level | 'all' }): boolean {
   if (prefs.minLevel !== 'all' && levelRank(alert.level) < levelRank(prefs.minLevel)) return false;
   return prefs.countries === '*' || alert.countries.some((c) => prefs.countries.includes(c));
 }

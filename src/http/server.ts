@@ -31,7 +31,9 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     const message = status >= 500 && !error.code?.startsWith('TOCSIN_') ? 'Internal error; the details are in the server log.' : error.message;
     return reply.code(status).send({ statusCode: status, code, error: message });
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ statusCode: 404, code: 'TOCSIN_ERR_NOT_FOUND', error: `No route ${request.method} ${request.url.split('?')[0]}` }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ statusCode: 404, code: 'TOCSIN_ERR_NOT_FOUND', error: `No route ${request.method} ${request.url.split('?')[0]}` }),
+  );
 
   app.get('/healthz', async () => {
     await ctx.redis.ping();

@@ -15,11 +15,24 @@ export async function renderMetrics(snapshot: MetricsSnapshot): Promise<{ conten
   const registry = new Registry();
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Gauge<L>({ name, help, labelNames, registers: [registry] });
 
-  const info = gauge('tocsin_alert_info', 'Recent alerts: slug, status and level, to join with the other tocsin_alert_* series on "alert".', ['alert', 'slug', 'status', 'level']);
-  const deliveries = gauge('tocsin_alert_deliveries', 'Deliveries of recent alerts by channel and state, from the delivery ledger.', ['alert', 'channel', 'state']);
+  const info = gauge('tocsin_alert_info', 'Recent alerts: slug, status and level, to join with the other tocsin_alert_* series on "alert".', [
+    'alert',
+    'slug',
+    'status',
+    'level',
+  ]);
+  const deliveries = gauge('tocsin_alert_deliveries', 'Deliveries of recent alerts by channel and state, from the delivery ledger.', [
+    'alert',
+    'channel',
+    'state',
+  ]);
   const outstanding = gauge('tocsin_alert_outstanding_deliveries', 'Deliveries of recent alerts that have no outcome yet.', ['alert']);
   const started = gauge('tocsin_alert_publish_started_timestamp_seconds', 'When publishing of the alert started (fan-out began).', ['alert']);
-  const duration = gauge('tocsin_alert_publish_duration_seconds', 'Time from the start of publishing to the last delivery outcome, for alerts whose every delivery has one.', ['alert']);
+  const duration = gauge(
+    'tocsin_alert_publish_duration_seconds',
+    'Time from the start of publishing to the last delivery outcome, for alerts whose every delivery has one.',
+    ['alert'],
+  );
   for (const a of snapshot.alerts) {
     info.set({ alert: a.id, slug: a.slug, status: a.status, level: a.level }, 1);
     for (const [channel, counts] of Object.entries(a.counts.channels)) {
@@ -33,7 +46,10 @@ export async function renderMetrics(snapshot: MetricsSnapshot): Promise<{ conten
     if (from !== undefined && to !== undefined && a.counts.outstanding === 0) duration.set({ alert: a.id }, Math.max(0, to - from));
   }
 
-  const jobs = gauge('tocsin_queue_jobs', 'Jobs per queue and state (waiting, prioritized, paused, active, delayed, failed, waiting-children).', ['queue', 'state']);
+  const jobs = gauge('tocsin_queue_jobs', 'Jobs per queue and state (waiting, prioritized, paused, active, delayed, failed, waiting-children).', [
+    'queue',
+    'state',
+  ]);
   const depth = gauge('tocsin_queue_depth', 'Jobs ready to run but not started (waiting + prioritized + paused).', ['queue']);
   for (const q of snapshot.queues) {
     for (const state of QUEUE_STATES) jobs.set({ queue: q.name, state }, q.counts[state]);
@@ -42,7 +58,9 @@ export async function renderMetrics(snapshot: MetricsSnapshot): Promise<{ conten
 
   const subscribers = gauge('tocsin_subscribers', 'Subscribers by status (counted at tocsin_subscribers_counted_timestamp_seconds).', ['status']);
   for (const [status, n] of Object.entries(snapshot.subscribers.counts)) subscribers.set({ status }, n);
-  gauge('tocsin_subscribers_counted_timestamp_seconds', 'When the subscriber counts were taken; they are reused for metrics.subscriberCountCacheMs.', []).set(snapshot.subscribers.at / 1000);
+  gauge('tocsin_subscribers_counted_timestamp_seconds', 'When the subscriber counts were taken; they are reused for metrics.subscriberCountCacheMs.', []).set(
+    snapshot.subscribers.at / 1000,
+  );
 
   const failures = gauge('tocsin_channel_consecutive_failures', 'Deliveries in a row that failed, per account channel (0 after a success).', ['channel']);
   const lastSuccess = gauge('tocsin_channel_last_success_timestamp_seconds', 'Last successful delivery or credential check, per account channel.', ['channel']);

@@ -33,7 +33,8 @@ export function metricsPlugin(options: MetricsRoutesOptions = {}): ServerPlugin 
     });
 
     // Staff sign in through the console; scripts may use the admin token (Bearer).
-    if (options.bullBoard !== false) await mountBullBoard(app, ctx, queueNames(ctx), anyAuth(adminTokenAuth(ctx.config.secrets.adminToken, { challenge: false }), consoleAuthHook(ctx)));
+    if (options.bullBoard !== false)
+      await mountBullBoard(app, ctx, queueNames(ctx), anyAuth(adminTokenAuth(ctx.config.secrets.adminToken, { challenge: false }), consoleAuthHook(ctx)));
   };
 }
 

@@ -17,7 +17,9 @@ export interface WorkerHooks {
 /** What `startWorkers` runs beside the queue workers: send-latency recording and status webhooks. */
 export function startWorkerHooks(ctx: Context, options: NotifierOptions = {}): WorkerHooks {
   const log = ctx.log.child({ component: 'metrics' });
-  const latency = new LatencyRecorder(ctx.redis, ctx.keys, ctx.config.metrics.latencyFlushMs, (err) => log.warn({ err: err.message }, 'could not record send latency; will try again'));
+  const latency = new LatencyRecorder(ctx.redis, ctx.keys, ctx.config.metrics.latencyFlushMs, (err) =>
+    log.warn({ err: err.message }, 'could not record send latency; will try again'),
+  );
   const observe = latency.observe.bind(latency);
   const notifier = startStatusNotifier(ctx, options);
   return {

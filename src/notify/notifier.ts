@@ -61,7 +61,8 @@ export function startStatusNotifier(ctx: Context, options: NotifierOptions = {})
     const consumers = (await ctx.redis.xinfo('CONSUMERS', stream, NOTIFY_GROUP)) as unknown[][];
     for (const c of consumers) {
       const field = (name: string) => c[c.indexOf(name) + 1];
-      if (Number(field('pending')) === 0 && Number(field('idle')) > 24 * 3600_000) await ctx.redis.xgroup('DELCONSUMER', stream, NOTIFY_GROUP, String(field('name')));
+      if (Number(field('pending')) === 0 && Number(field('idle')) > 24 * 3600_000)
+        await ctx.redis.xgroup('DELCONSUMER', stream, NOTIFY_GROUP, String(field('name')));
     }
   };
 
@@ -84,7 +85,12 @@ export function startStatusNotifier(ctx: Context, options: NotifierOptions = {})
     }
     if (fields.type === 'channel-failing' && fields.channel) {
       const health = await ctx.health.get(fields.channel);
-      return channelFailingNotice(id, fields.channel, { ...health, consecutiveFailures: Math.max(health.consecutiveFailures, Number(fields.failures) || 0) }, config.failingAfter);
+      return channelFailingNotice(
+        id,
+        fields.channel,
+        { ...health, consecutiveFailures: Math.max(health.consecutiveFailures, Number(fields.failures) || 0) },
+        config.failingAfter,
+      );
     }
     return null;
   };
@@ -99,11 +105,12 @@ export function startStatusNotifier(ctx: Context, options: NotifierOptions = {})
       return;
     }
     const progressKey = ctx.keys.notifyProgress(id);
-    const [[, done], [, rounds]] = (await ctx.redis.multi().hgetall(progressKey).hincrby(progressKey, '#rounds', 1).expire(progressKey, PROGRESS_TTL_S).exec()) as [
-      [unknown, Record<string, string>],
-      [unknown, number],
-      unknown,
-    ];
+    const [[, done], [, rounds]] = (await ctx.redis
+      .multi()
+      .hgetall(progressKey)
+      .hincrby(progressKey, '#rounds', 1)
+      .expire(progressKey, PROGRESS_TTL_S)
+      .exec()) as [[unknown, Record<string, string>], [unknown, number], unknown];
     let remaining = 0;
     for (const target of wanted) {
       if (done[target.key] === 'done') continue;
@@ -114,7 +121,10 @@ export function startStatusNotifier(ctx: Context, options: NotifierOptions = {})
       } catch (err) {
         remaining++;
         const last = rounds >= config.maxRounds;
-        log[last ? 'error' : 'warn']({ event: notice.type, entry: id, target: target.host, round: rounds, err: (err as Error).message }, last ? 'status notification given up' : 'status notification failed; will try again');
+        log[last ? 'error' : 'warn'](
+          { event: notice.type, entry: id, target: target.host, round: rounds, err: (err as Error).message },
+          last ? 'status notification given up' : 'status notification failed; will try again',
+        );
       }
     }
     if (remaining === 0 || rounds >= config.maxRounds) {
@@ -146,10 +156,15 @@ export function startStatusNotifier(ctx: Context, options: NotifierOptions = {})
       try {
         await detectFailing();
         // Entries another process took and never acknowledged (it died, or a target was down).
-        const [, stale] = (await ctx.redis.xautoclaim(stream, NOTIFY_GROUP, consumer, config.retryAfterMs, '0-0', 'COUNT', 20)) as [string, Array<[string, string[] | null]>];
+        const [, stale] = (await ctx.redis.xautoclaim(stream, NOTIFY_GROUP, consumer, config.retryAfterMs, '0-0', 'COUNT', 20)) as [
+          string,
+          Array<[string, string[] | null]>,
+        ];
         for (const [id, flat] of stale) if (!stopping) await handle(id, flat);
         if (stopping) break;
-        const read = (await reader.xreadgroup('GROUP', NOTIFY_GROUP, consumer, 'COUNT', 20, 'BLOCK', blockMs, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]> | null;
+        const read = (await reader.xreadgroup('GROUP', NOTIFY_GROUP, consumer, 'COUNT', 20, 'BLOCK', blockMs, 'STREAMS', stream, '>')) as Array<
+          [string, Array<[string, string[]]>]
+        > | null;
         for (const [, entries] of read ?? []) for (const [id, flat] of entries) await handle(id, flat);
       } catch (err) {
         if (stopping) break;

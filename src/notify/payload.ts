@@ -67,7 +67,11 @@ export function alertPublishedNotice(entryId: string, report: AlertStatusReport,
       durationSeconds: Number.isFinite(started) && Number.isFinite(finished) ? Math.max(0, (finished - started) / 1000) : null,
     },
     summary: outcomes(counts.totals),
-    channels: Object.fromEntries(Object.entries(counts.channels).sort(([a], [b]) => a.localeCompare(b)).map(([ch, c]) => [ch, outcomes(c)])),
+    channels: Object.fromEntries(
+      Object.entries(counts.channels)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([ch, c]) => [ch, outcomes(c)]),
+    ),
     statusUrl: `${publicUrl.replace(/\/+$/, '')}/api/alerts/${alert.id}/status`,
   };
 }
@@ -104,7 +108,9 @@ export function slackMessage(notice: Notice): { text: string } {
     const head = `${problems > 0 ? 'Finished with problems' : 'Finished'}: *${slackEscape(notice.alert.title)}* (${slackEscape(notice.alert.slug)})`;
     const took = notice.publication.durationSeconds !== null ? ` in ${duration(notice.publication.durationSeconds)}` : '';
     const channels = Object.entries(notice.channels).map(([ch, o]) => `• ${slackEscape(ch)}: ${tally(o)}`);
-    return { text: [`${head}${took}.`, `${tally(notice.summary)} of ${notice.summary.total}.`, ...channels, `<${notice.statusUrl}|Delivery status>`].join('\n') };
+    return {
+      text: [`${head}${took}.`, `${tally(notice.summary)} of ${notice.summary.total}.`, ...channels, `<${notice.statusUrl}|Delivery status>`].join('\n'),
+    };
   }
   const error = notice.lastError ? `\nLast error: ${slackEscape(notice.lastError.slice(0, 500))}` : '';
   return { text: `Channel failing: *${slackEscape(notice.channel)}* has failed its last ${notice.consecutiveFailures} deliveries.${error}` };

@@ -4,9 +4,7 @@ import { errors } from '../errors.js';
 import { jobIds } from '../queue/jobs.js';
 import { assertMayPublish, publishableStatuses } from './approval.js';
 
-export type PublishResult =
-  | { outcome: 'queued'; alert: Alert }
-  | { outcome: 'already'; alert: Alert; message: string };
+export type PublishResult = { outcome: 'queued'; alert: Alert } | { outcome: 'already'; alert: Alert; message: string };
 
 const PUBLISHABLE: readonly AlertStatus[] = ['draft', 'approved', 'scheduled'];
 const IN_PROGRESS: readonly AlertStatus[] = ['publishing', 'published', 'corrected'];

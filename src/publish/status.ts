@@ -47,7 +47,15 @@ export async function alertStatus(ctx: Context, idOrSlug: string, problemLimit =
     }),
   );
   return {
-    alert: { id: alert.id, slug: alert.slug, title: alert.title, status: alert.status, level: alert.level, countries: alert.countries, ...(alert.publishedAt ? { publishedAt: alert.publishedAt } : {}) },
+    alert: {
+      id: alert.id,
+      slug: alert.slug,
+      title: alert.title,
+      status: alert.status,
+      level: alert.level,
+      countries: alert.countries,
+      ...(alert.publishedAt ? { publishedAt: alert.publishedAt } : {}),
+    },
     publication,
     complete,
     counts,

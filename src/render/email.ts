@@ -26,7 +26,12 @@ export function emailTemplateData(alert: Alert, config: Config, personal: { unsu
     levelLabel: alert.level ? LEVEL_NAMES[alert.level] : '',
     levelColour: alert.level ? org.colours[alert.level] : org.colours.primary,
     countryNames: alert.countries.map((c) => countryName(c, alert.language)).join(', '),
-    issuedDate: new Date(alert.issuedAt ?? alert.createdAt).toLocaleDateString(alert.language, { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }),
+    issuedDate: new Date(alert.issuedAt ?? alert.createdAt).toLocaleDateString(alert.language, {
+      year: 'numeric',
+      month: 'long',
+      day: 'numeric',
+      timeZone: 'UTC',
+    }),
     bodyHtml: markdownToHtml(alert.body),
     bodyText: markdownToText(alert.body),
     ...personal,

@@ -64,7 +64,10 @@ export function markdownToText(source: string): string {
         break;
     }
   }
-  return lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  return lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }
 
 function inlineText(children: ReturnType<MarkdownIt['parseInline']>[number]['children'] & object): string {

@@ -35,7 +35,9 @@ function template(kind: SubscriptionEmailKind, language: string, ext: 'mjml' | '
 
 /** Configured languages without their own templates (their emails fall back to the default ones). */
 export function languagesWithoutTemplates(languages: string[]): string[] {
-  return languages.filter((lang) => lang !== 'en' && !(['confirm', 'welcome', 'goodbye'] as const).every((kind) => emailTemplateExists(`${kind}.${lang}.mjml.hbs`)));
+  return languages.filter(
+    (lang) => lang !== 'en' && !(['confirm', 'welcome', 'goodbye'] as const).every((kind) => emailTemplateExists(`${kind}.${lang}.mjml.hbs`)),
+  );
 }
 
 export const MIN_LEVEL_LABELS: Record<MinLevel, string> = {
@@ -77,6 +79,13 @@ export function renderSubscriptionEmail(kind: SubscriptionEmailKind, config: Con
     expiresIn: data.expiresInS ? duration(data.expiresInS) : '',
   };
   const html = mjmlToHtml(template(kind, data.language, 'mjml')(model), `${kind} email`);
-  const text = template(kind, data.language, 'txt')(model).replace(/\n{3,}/g, '\n\n').trim() + '\n';
+  const text =
+    template(
+      kind,
+      data.language,
+      'txt',
+    )(model)
+      .replace(/\n{3,}/g, '\n\n')
+      .trim() + '\n';
   return { subject, html, text, language: data.language };
 }

@@ -51,12 +51,26 @@ export class AlertStore {
    * Replaces a draft's content if it is still the version the editor started from (`expected`
    * is its updatedAt; '' skips the check). The id, slug and author never change.
    */
-  async updateDraft(current: Alert, fields: Omit<ValidAlertInput, 'slug'>, expected: string): Promise<{ result: 'ok' | 'missing' | 'status' | 'conflict'; status: string }> {
-    const stored = { ...fields, id: current.id, slug: current.slug, createdAt: current.createdAt, ...(current.createdBy ? { createdBy: current.createdBy } : {}) };
-    const [result, status] = (await this.redis.eval(UPDATE_DRAFT_LUA, 1, this.keys.alert(current.id), JSON.stringify(stored), new Date().toISOString(), expected)) as [
-      'ok' | 'missing' | 'status' | 'conflict',
-      string,
-    ];
+  async updateDraft(
+    current: Alert,
+    fields: Omit<ValidAlertInput, 'slug'>,
+    expected: string,
+  ): Promise<{ result: 'ok' | 'missing' | 'status' | 'conflict'; status: string }> {
+    const stored = {
+      ...fields,
+      id: current.id,
+      slug: current.slug,
+      createdAt: current.createdAt,
+      ...(current.createdBy ? { createdBy: current.createdBy } : {}),
+    };
+    const [result, status] = (await this.redis.eval(
+      UPDATE_DRAFT_LUA,
+      1,
+      this.keys.alert(current.id),
+      JSON.stringify(stored),
+      new Date().toISOString(),
+      expected,
+    )) as ['ok' | 'missing' | 'status' | 'conflict', string];
     return { result, status };
   }
 
@@ -71,15 +85,7 @@ export class AlertStore {
     extra: Record<string, string> = {},
   ): Promise<{ changed: boolean; previous: AlertStatus | null }> {
     const fields = Object.entries({ ...extra, updatedAt: new Date().toISOString() }).flat();
-    const previous = (await this.redis.eval(
-      TRANSITION_LUA,
-      1,
-      this.keys.alert(id),
-      to,
-      String(from.length),
-      ...from,
-      ...fields,
-    )) as [number, string | null];
+    const previous = (await this.redis.eval(TRANSITION_LUA, 1, this.keys.alert(id), to, String(from.length), ...from, ...fields)) as [number, string | null];
     return { changed: previous[0] === 1, previous: previous[1] as AlertStatus | null };
   }
 }

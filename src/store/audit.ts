@@ -34,7 +34,13 @@ export class AuditLog {
   ) {}
 
   async record(alertId: string, entry: Omit<AuditEntry, 'at'> & { at?: string }): Promise<AuditEntry> {
-    const full: AuditEntry = { at: entry.at ?? new Date().toISOString(), actor: entry.actor, action: entry.action, ...(entry.role ? { role: entry.role } : {}), ...(entry.detail ? { detail: entry.detail } : {}) };
+    const full: AuditEntry = {
+      at: entry.at ?? new Date().toISOString(),
+      actor: entry.actor,
+      action: entry.action,
+      ...(entry.role ? { role: entry.role } : {}),
+      ...(entry.detail ? { detail: entry.detail } : {}),
+    };
     const key = this.keys.audit(alertId);
     await this.redis.multi().rpush(key, JSON.stringify(full)).ltrim(key, -MAX_ENTRIES, -1).exec();
     return full;

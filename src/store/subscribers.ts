@@ -8,7 +8,17 @@ import { normaliseEmail, type MinLevel, type Subscriber, type SubscriberStatus }
 //   t created (epoch s), f confirmed (epoch s), o consent source, v form version.
 // Ids come from a counter, so paging by id is a stable order that new subscribers only extend.
 
-const FIELD = { email: 'e', countries: 'c', minLevel: 'l', status: 's', language: 'g', createdAt: 't', confirmedAt: 'f', consentSource: 'o', formVersion: 'v' } as const;
+const FIELD = {
+  email: 'e',
+  countries: 'c',
+  minLevel: 'l',
+  status: 's',
+  language: 'g',
+  createdAt: 't',
+  confirmedAt: 'f',
+  consentSource: 'o',
+  formVersion: 'v',
+} as const;
 
 // KEYS: seq, by-email. ARGV: normalised email, record prefix, field, value...
 const CREATE_LUA = `
@@ -146,7 +156,12 @@ export class SubscriberStore {
    * Confirmed subscribers who want this alert, with id > afterId, in id order, up to `limit`.
    * Returns the ids and the last id examined, so a fan-out can resume exactly where it stopped.
    */
-  async matching(alert: Pick<Alert, 'level' | 'countries'>, afterId: number, limit: number, pageSize = 1000): Promise<{ ids: number[]; lastExamined: number; done: boolean }> {
+  async matching(
+    alert: Pick<Alert, 'level' | 'countries'>,
+    afterId: number,
+    limit: number,
+    pageSize = 1000,
+  ): Promise<{ ids: number[]; lastExamined: number; done: boolean }> {
     const last = await this.lastId();
     const ids: number[] = [];
     let examined = afterId;
@@ -158,7 +173,11 @@ export class SubscriberStore {
       for (let i = 0; i <= end - start; i++) {
         const [status, countries, minLevel] = [flat[3 * i], flat[3 * i + 1], flat[3 * i + 2]];
         const id = start + i;
-        if (status === 'confirmed' && countries !== '' && matchesPreferences(alert, { countries: parseCountries(countries), minLevel: (minLevel || 'all') as MinLevel })) {
+        if (
+          status === 'confirmed' &&
+          countries !== '' &&
+          matchesPreferences(alert, { countries: parseCountries(countries), minLevel: (minLevel || 'all') as MinLevel })
+        ) {
           ids.push(id);
           if (ids.length === limit) return { ids, lastExamined: id, done: id >= last };
         }

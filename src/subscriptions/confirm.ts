@@ -4,7 +4,11 @@ import { readPending, takePending, type PendingRequest } from './pending.js';
 import { unsuppress } from './suppression.js';
 
 /** What a confirm link points at right now, without changing anything (the GET page). */
-export async function inspectConfirmation(ctx: Context, id: number, generation: number): Promise<{ request: PendingRequest | null; subscriber: Subscriber | null }> {
+export async function inspectConfirmation(
+  ctx: Context,
+  id: number,
+  generation: number,
+): Promise<{ request: PendingRequest | null; subscriber: Subscriber | null }> {
   const [pending, subscriber] = await Promise.all([readPending(ctx, id), ctx.subscribers.get(id)]);
   return { request: pending && pending.g === generation && subscriber ? pending : null, subscriber };
 }

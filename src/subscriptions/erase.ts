@@ -30,10 +30,7 @@ export async function eraseSubscriber(ctx: Context, email: string): Promise<Eras
   const multi = ctx.redis
     .multi()
     .hdel(ctx.keys.subscriberByEmail(norm), norm)
-    .del(
-      ctx.keys.rateLimit('addr', addressHash(ctx.secret, 'rate-address', norm)),
-      ctx.keys.confirmationSent(addressHash(ctx.secret, 'confirm-window', norm)),
-    );
+    .del(ctx.keys.rateLimit('addr', addressHash(ctx.secret, 'rate-address', norm)), ctx.keys.confirmationSent(addressHash(ctx.secret, 'confirm-window', norm)));
   if (id) {
     multi
       .del(ctx.keys.subscriber(id), ctx.keys.subscriptionPending(id), ctx.keys.subscriberBounces(id))

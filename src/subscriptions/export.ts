@@ -33,7 +33,8 @@ export function parseStatuses(option: string | undefined): SubscriberStatus[] {
   if (!option || option === 'confirmed') return ['confirmed'];
   if (option === 'all') return [...SUBSCRIBER_STATUSES];
   const list = option.split(',').map((s) => s.trim());
-  for (const s of list) if (!(SUBSCRIBER_STATUSES as readonly string[]).includes(s)) throw new Error(`status "${s}": must be one of ${SUBSCRIBER_STATUSES.join(', ')} or all`);
+  for (const s of list)
+    if (!(SUBSCRIBER_STATUSES as readonly string[]).includes(s)) throw new Error(`status "${s}": must be one of ${SUBSCRIBER_STATUSES.join(', ')} or all`);
   return list as SubscriberStatus[];
 }
 

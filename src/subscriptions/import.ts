@@ -56,9 +56,7 @@ export async function importSubscribers(ctx: Context, input: Readable, consentBa
     if (!names.includes('email')) throw errors.CSV_INVALID('line 1: the header must have an "email" column (and optionally "countries" and "level")');
     return names;
   };
-  const parser = input.pipe(
-    parse({ columns, bom: true, trim: true, skip_empty_lines: true, raw: true, relax_column_count: true, max_record_size: 10_000 }),
-  );
+  const parser = input.pipe(parse({ columns, bom: true, trim: true, skip_empty_lines: true, raw: true, relax_column_count: true, max_record_size: 10_000 }));
   // Line numbers are counted from each record's raw text: a quoted field may span lines, and
   // csv-parse's own counter counts CR LF inside quotes twice.
   let nextLine = 2;
@@ -117,7 +115,12 @@ export async function importSubscribers(ctx: Context, input: Readable, consentBa
       report.unchanged++;
       continue;
     }
-    await ctx.subscribers.update(id, { countries, minLevel, status: 'confirmed', ...(existing.status === 'pending' ? { confirmedAt: now, consentSource: `import:${consentBasis}` } : {}) });
+    await ctx.subscribers.update(id, {
+      countries,
+      minLevel,
+      status: 'confirmed',
+      ...(existing.status === 'pending' ? { confirmedAt: now, consentSource: `import:${consentBasis}` } : {}),
+    });
     report.updated++;
   }
   return report;

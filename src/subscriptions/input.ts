@@ -76,7 +76,8 @@ function conflictError(n: number): string {
 export function parseChoicesForm(config: Config, body: unknown): Parsed<Choices> {
   const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
   const countries = formCountries(b);
-  if (countries && typeof countries === 'object' && 'conflict' in countries) return { ok: false, errors: { countries: conflictError(countries.conflict as number) } };
+  if (countries && typeof countries === 'object' && 'conflict' in countries)
+    return { ok: false, errors: { countries: conflictError(countries.conflict as number) } };
   if (Array.isArray(countries) && countries.length === 0) return { ok: false, errors: { countries: 'choose at least one country, or "All countries"' } };
   const parsed = choicesSchema(config).safeParse(withDefaults(config, { countries, level: b.level, language: b.language }));
   if (!parsed.success) return { ok: false, errors: collect(parsed.error) };
@@ -114,12 +115,22 @@ function apiCountries(v: unknown): unknown {
 
 /** POST /api/subscribe: JSON {email, countries, level, language?}. */
 export function parseSubscribeJson(config: Config, body: unknown): Parsed<SubscribeInput> {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return { ok: false, errors: { form: 'expected a JSON object like {"email": "jane@example.org", "countries": ["KZ"], "level": "warning"}' } };
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    return { ok: false, errors: { form: 'expected a JSON object like {"email": "jane@example.org", "countries": ["KZ"], "level": "warning"}' } };
   const b = body as Record<string, unknown>;
   const parsed = apiSchema(config).safeParse(withDefaults(config, { ...b, countries: apiCountries(b.countries) }));
   if (!parsed.success) return { ok: false, errors: collect(parsed.error) };
   const d = parsed.data;
-  return { ok: true, value: { email: d.email, countries: d.countries, minLevel: d.level as MinLevel, language: d.language as string, trapped: isTrapped(d as Record<string, unknown>) } };
+  return {
+    ok: true,
+    value: {
+      email: d.email,
+      countries: d.countries,
+      minLevel: d.level as MinLevel,
+      language: d.language as string,
+      trapped: isTrapped(d as Record<string, unknown>),
+    },
+  };
 }
 
 /** "email: is not a valid email address; level: must be one of ..." */

@@ -56,7 +56,9 @@ export class SubscriptionMailer {
       headers,
       date: new Date(),
     });
-    const raw = await new Promise<Buffer>((resolve, reject) => composer.compile().build((err: Error | null, message: Buffer) => (err ? reject(err) : resolve(message))));
+    const raw = await new Promise<Buffer>((resolve, reject) =>
+      composer.compile().build((err: Error | null, message: Buffer) => (err ? reject(err) : resolve(message))),
+    );
     return { raw, messageId };
   }
 

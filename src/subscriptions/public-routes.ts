@@ -30,7 +30,15 @@ export async function publicRoutes(app: FastifyInstance, { ctx, subscriptions }:
       const ticked = b.countries === undefined ? [] : ([] as unknown[]).concat(b.countries).map(String);
       const scope = b.scope === 'some' || b.scope === 'all' ? b.scope : undefined;
       const level = typeof b.level === 'string' && ['all', 'watch', 'warning', 'emergency'].includes(b.level) ? (b.level as 'all') : undefined;
-      return sendPage(reply, subscribePage(config, { email: typeof b.email === 'string' ? b.email.slice(0, 300) : '', choices: { scope, countries: ticked, minLevel: level }, errors: parsed.errors }), { status: 400, frameable: true });
+      return sendPage(
+        reply,
+        subscribePage(config, {
+          email: typeof b.email === 'string' ? b.email.slice(0, 300) : '',
+          choices: { scope, countries: ticked, minLevel: level },
+          errors: parsed.errors,
+        }),
+        { status: 400, frameable: true },
+      );
     }
     await subscriptions.accept(parsed.value, 'form');
     return reply.header('cache-control', 'no-store').redirect('/subscribe/check-email', 303);
@@ -48,12 +56,18 @@ export async function publicRoutes(app: FastifyInstance, { ctx, subscriptions }:
     ),
   );
 
-  app.get('/subscribe/embed', async (_request, reply) => sendPage(reply, renderPage(config, 'embed', 'Embed the subscribe form', { snippet: embedSnippet(base), base, honeypot: HONEYPOT })));
+  app.get('/subscribe/embed', async (_request, reply) =>
+    sendPage(reply, renderPage(config, 'embed', 'Embed the subscribe form', { snippet: embedSnippet(base), base, honeypot: HONEYPOT })),
+  );
 
   // The JSON API may be called from the organisation's own pages: no credentials are involved,
   // so any origin may call it.
   const cors = (reply: FastifyReply) =>
-    reply.header('access-control-allow-origin', '*').header('access-control-allow-methods', 'POST, OPTIONS').header('access-control-allow-headers', 'content-type').header('access-control-max-age', '86400');
+    reply
+      .header('access-control-allow-origin', '*')
+      .header('access-control-allow-methods', 'POST, OPTIONS')
+      .header('access-control-allow-headers', 'content-type')
+      .header('access-control-max-age', '86400');
 
   app.options('/api/subscribe', async (_request, reply) => cors(reply).code(204).send());
 

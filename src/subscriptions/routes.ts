@@ -24,7 +24,11 @@ export async function subscriptionRoutes(app: FastifyInstance, ctx: Context): Pr
   const tasks = new BackgroundTasks(log, ctx.config.subscriptions.maxBacklog);
   const subscriptions = new Subscriptions(ctx, mailer, tasks);
   const untranslated = languagesWithoutTemplates(ctx.config.subscriptions.languages);
-  if (untranslated.length) log.warn({ languages: untranslated }, 'subscriptions.languages lists languages without email templates (templates/email/<kind>.<lang>.*.hbs); their emails will be in English');
+  if (untranslated.length)
+    log.warn(
+      { languages: untranslated },
+      'subscriptions.languages lists languages without email templates (templates/email/<kind>.<lang>.*.hbs); their emails will be in English',
+    );
 
   // Unconfirmed records are deleted on time even when nobody subscribes for a while.
   const sweeper = setInterval(() => void subscriptions.sweep().catch((err: Error) => log.warn({ err: err.message }, 'pending sweep failed')), 5 * 60_000);
@@ -40,7 +44,8 @@ export async function subscriptionRoutes(app: FastifyInstance, ctx: Context): Pr
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     const code = error.code ?? (status >= 500 ? 'TOCSIN_ERR_INTERNAL' : 'TOCSIN_ERR_REQUEST');
     let message = status >= 500 && !error.code?.startsWith('TOCSIN_') ? 'Internal error; the details are in the server log.' : error.message;
-    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `Request body is too large: at most ${request.routeOptions.bodyLimit ?? ctx.config.http.bodyLimitBytes} bytes are accepted here`;
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      message = `Request body is too large: at most ${request.routeOptions.bodyLimit ?? ctx.config.http.bodyLimitBytes} bytes are accepted here`;
     if (error.retryAfterS) reply.header('retry-after', String(error.retryAfterS));
     if (request.url.startsWith('/api/')) return reply.code(status).send({ statusCode: status, code, error: message });
     return sendPage(reply, messagePage(ctx.config, HEADINGS[status] ?? 'Something went wrong', message, true), { status });

@@ -31,11 +31,23 @@ export class Subscriptions {
 
   /** Per-IP limit; counted before the body is even validated. The IP is stored only as a keyed hash. */
   async limitIp(ip: string): Promise<void> {
-    await hit(this.ctx, 'ip', keyedHash(this.ctx.secret, 'rate-ip', ipSubject(ip)), this.ctx.config.subscriptions.rateLimits.perIp, 'too many subscription requests from your network');
+    await hit(
+      this.ctx,
+      'ip',
+      keyedHash(this.ctx.secret, 'rate-ip', ipSubject(ip)),
+      this.ctx.config.subscriptions.rateLimits.perIp,
+      'too many subscription requests from your network',
+    );
   }
 
   async accept(input: SubscribeInput, source: ConsentSource): Promise<void> {
-    await hit(this.ctx, 'addr', addressHash(this.ctx.secret, 'rate-address', input.email), this.ctx.config.subscriptions.rateLimits.perAddress, 'too many subscription requests for this address');
+    await hit(
+      this.ctx,
+      'addr',
+      addressHash(this.ctx.secret, 'rate-address', input.email),
+      this.ctx.config.subscriptions.rateLimits.perAddress,
+      'too many subscription requests for this address',
+    );
     if (input.trapped) return;
     this.tasks.add(() => this.process(input, source));
   }
@@ -79,7 +91,15 @@ export class Subscriptions {
     }
     const now = Date.now();
     const g = newGeneration();
-    await savePending(ctx, id, { g, countries: input.countries, minLevel: input.minLevel, language: input.language, source, formVersion: cfg.formVersion, requestedAt: Math.floor(now / 1000) });
+    await savePending(ctx, id, {
+      g,
+      countries: input.countries,
+      minLevel: input.minLevel,
+      language: input.language,
+      source,
+      formVersion: cfg.formVersion,
+      requestedAt: Math.floor(now / 1000),
+    });
     if (isPendingRecord) await scheduleExpiry(ctx, id, now);
     const token = signToken(ctx.secret, { p: 'confirm', s: id, e: Math.floor(now / 1000) + cfg.pendingExpiryS, g });
     try {

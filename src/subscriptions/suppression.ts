@@ -7,7 +7,9 @@ import { normaliseEmail } from '../domain/subscriber.js';
 
 /** Keyed hash of an address: lets an erased person stay suppressed without keeping the address. */
 export function suppressionHash(secret: string, email: string): string {
-  return createHmac('sha256', secret).update(`suppress:${normaliseEmail(email)}`).digest('base64url');
+  return createHmac('sha256', secret)
+    .update(`suppress:${normaliseEmail(email)}`)
+    .digest('base64url');
 }
 
 type Ctx = Pick<Context, 'redis' | 'keys' | 'secret'>;

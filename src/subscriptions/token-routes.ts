@@ -62,7 +62,8 @@ export async function tokenRoutes(app: FastifyInstance, { ctx, mailer, tasks }: 
     if (!c.ok) return refuse(reply, c.reason);
     const { request: pending, subscriber } = await inspectConfirmation(ctx, c.payload.s, c.payload.g ?? 0);
     if (!pending) {
-      if (subscriber?.status === 'confirmed') return sendPage(reply, messagePage(config, 'Already confirmed', 'This subscription is already confirmed. There is nothing more to do.'));
+      if (subscriber?.status === 'confirmed')
+        return sendPage(reply, messagePage(config, 'Already confirmed', 'This subscription is already confirmed. There is nothing more to do.'));
       return gone(reply, 'This confirmation link has been used, replaced by a newer one, or has expired. If you still want alerts, subscribe again.');
     }
     return sendPage(
@@ -81,7 +82,8 @@ export async function tokenRoutes(app: FastifyInstance, { ctx, mailer, tasks }: 
     const result = await confirmSubscription(ctx, c.payload.s, c.payload.g ?? 0);
     if (!result) {
       const sub = await ctx.subscribers.get(c.payload.s);
-      if (sub?.status === 'confirmed') return sendPage(reply, messagePage(config, 'Already confirmed', 'This subscription is already confirmed. There is nothing more to do.'));
+      if (sub?.status === 'confirmed')
+        return sendPage(reply, messagePage(config, 'Already confirmed', 'This subscription is already confirmed. There is nothing more to do.'));
       return gone(reply, 'This confirmation link has been used, replaced by a newer one, or has expired. If you still want alerts, subscribe again.');
     }
     const { subscriber, wasConfirmed } = result;
@@ -89,7 +91,14 @@ export async function tokenRoutes(app: FastifyInstance, { ctx, mailer, tasks }: 
     if (!wasConfirmed) {
       tasks.add(() =>
         mailer
-          .send({ kind: 'welcome', to: subscriber.email, countries: subscriber.countries, minLevel: subscriber.minLevel, language: subscriber.language, ...links })
+          .send({
+            kind: 'welcome',
+            to: subscriber.email,
+            countries: subscriber.countries,
+            minLevel: subscriber.minLevel,
+            language: subscriber.language,
+            ...links,
+          })
           .catch((err: Error) => ctx.log.warn({ recipient: maskEmail(subscriber.email), err: err.message }, 'welcome email could not be sent')),
       );
     }
@@ -109,7 +118,10 @@ export async function tokenRoutes(app: FastifyInstance, { ctx, mailer, tasks }: 
     const c = check(request.params['*'], 'unsubscribe');
     if (!c.ok) return refuse(reply, c.reason);
     const links = personalLinks(ctx, c.payload.s);
-    return sendPage(reply, renderPage(config, 'unsubscribe', 'Unsubscribe', { action: `/unsubscribe/${request.params['*']}`, preferencesUrl: links.preferencesUrl }));
+    return sendPage(
+      reply,
+      renderPage(config, 'unsubscribe', 'Unsubscribe', { action: `/unsubscribe/${request.params['*']}`, preferencesUrl: links.preferencesUrl }),
+    );
   });
 
   app.post<Params>('/unsubscribe/*', QUIET, async (request, reply) => {
@@ -131,7 +143,15 @@ export async function tokenRoutes(app: FastifyInstance, { ctx, mailer, tasks }: 
     const sub = await ctx.subscribers.get(id);
     if (!sub) return gone(reply, 'There is no subscription for this link any more. You can subscribe again.');
     if (sub.status !== 'confirmed') {
-      return sendPage(reply, messagePage(config, 'Not subscribed', 'This address is not subscribed at the moment, so there are no preferences to change. You can subscribe again from the subscribe page.'), { status: 409 });
+      return sendPage(
+        reply,
+        messagePage(
+          config,
+          'Not subscribed',
+          'This address is not subscribed at the moment, so there are no preferences to change. You can subscribe again from the subscribe page.',
+        ),
+        { status: 409 },
+      );
     }
     let errors = {};
     let choices: Parameters<typeof choicesFields>[1] = { countries: sub.countries, minLevel: sub.minLevel, language: sub.language };
@@ -142,7 +162,12 @@ export async function tokenRoutes(app: FastifyInstance, { ctx, mailer, tasks }: 
         errors = parsed.errors;
         const b = options.body as Record<string, unknown>;
         const ticked = b.countries === undefined ? [] : ([] as unknown[]).concat(b.countries).map(String);
-        choices = { scope: b.scope === 'some' ? 'some' : b.scope === 'all' ? 'all' : undefined, countries: ticked, minLevel: sub.minLevel, language: sub.language };
+        choices = {
+          scope: b.scope === 'some' ? 'some' : b.scope === 'all' ? 'all' : undefined,
+          countries: ticked,
+          minLevel: sub.minLevel,
+          language: sub.language,
+        };
         status = 400;
       }
     }

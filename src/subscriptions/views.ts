@@ -47,8 +47,14 @@ export function choicesFields(config: Config, choices: Partial<Choices> & { scop
   return fieldsTemplate({
     scopeAll,
     // Ticked countries come first, so a long list never hides what someone already chose.
-    countries: [...options.filter((c) => selected.has(c.code)), ...options.filter((c) => !selected.has(c.code))].map((c) => ({ ...c, checked: selected.has(c.code) })),
-    tickedNames: options.filter((c) => selected.has(c.code)).map((c) => c.name).join(', '),
+    countries: [...options.filter((c) => selected.has(c.code)), ...options.filter((c) => !selected.has(c.code))].map((c) => ({
+      ...c,
+      checked: selected.has(c.code),
+    })),
+    tickedNames: options
+      .filter((c) => selected.has(c.code))
+      .map((c) => c.name)
+      .join(', '),
     levels: MIN_LEVELS.map((value) => ({ value, ...LEVEL_CHOICES[value], checked: value === level })),
     languages: languages.map((value) => ({ value, name: languageName(value), selected: value === (choices.language ?? languages[0]) })),
     multipleLanguages: languages.length > 1,

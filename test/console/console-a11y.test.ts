@@ -32,7 +32,7 @@ async function audit(page: Page): Promise<string[]> {
       if (!/[A-Za-z]{2,}/.test(text(el))) problems.push(`status shown without words: ${el.outerHTML}`);
     }
     for (const el of document.querySelectorAll<HTMLProgressElement>('progress')) {
-      if (!labelledBy(el) && !(el.labels?.length)) problems.push(`progress without a label: ${describe(el)}`);
+      if (!labelledBy(el) && !el.labels?.length) problems.push(`progress without a label: ${describe(el)}`);
     }
     for (const el of document.querySelectorAll('iframe')) if (!el.getAttribute('title')) problems.push(`iframe without title: ${describe(el)}`);
     const ids = [...document.querySelectorAll('[id]')].map((el) => el.id);

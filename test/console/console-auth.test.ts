@@ -38,7 +38,11 @@ describe('console access', () => {
     const abort = new AbortController();
     const response = await fetch(url(r), {
       method: r.method,
-      headers: { accept: 'application/json', ...(cookie ? { cookie } : {}), ...(r.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      headers: {
+        accept: 'application/json',
+        ...(cookie ? { cookie } : {}),
+        ...(r.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
       body: r.method === 'POST' ? new URLSearchParams(extra).toString() : undefined,
       redirect: 'manual',
       signal: abort.signal,
@@ -51,7 +55,16 @@ describe('console access', () => {
 
   it('finds every console route in the route table', () => {
     const names = routes.map((r) => `${r.method} ${r.path}`);
-    for (const expected of ['GET /console/alerts', 'GET /console/alerts/:id/events', 'POST /console/alerts/:id/retry', 'POST /console/alerts/:id/publish', 'POST /console/compose', 'GET /console/health', 'GET /console/subscribers', 'GET /console/alerts/:id/audit.csv']) {
+    for (const expected of [
+      'GET /console/alerts',
+      'GET /console/alerts/:id/events',
+      'POST /console/alerts/:id/retry',
+      'POST /console/alerts/:id/publish',
+      'POST /console/compose',
+      'GET /console/health',
+      'GET /console/subscribers',
+      'GET /console/alerts/:id/audit.csv',
+    ]) {
       expect(names).toContain(expected);
     }
     expect(routes.length).toBeGreaterThan(30);
@@ -113,7 +126,11 @@ describe('console access', () => {
     expect(missing.status).toBe(403);
     expect((await missing.json()).error).toMatch(/CSRF/);
 
-    const foreign = await editor.request('/console/compose', { method: 'POST', form: { ...form, _csrf: await other.csrf('/console/compose') }, headers: { accept: 'application/json' } });
+    const foreign = await editor.request('/console/compose', {
+      method: 'POST',
+      form: { ...form, _csrf: await other.csrf('/console/compose') },
+      headers: { accept: 'application/json' },
+    });
     expect(foreign.status).toBe(403);
 
     const multipart = new FormData();
@@ -148,7 +165,11 @@ describe('console access', () => {
 
     const overHttps = new Client(h.baseUrl);
     const csrf2 = await overHttps.csrf('/console/login');
-    const secure = await overHttps.request('/console/login', { method: 'POST', form: { _csrf: csrf2, token: TOKENS.viewer, name: 'Vera' }, headers: { 'x-forwarded-proto': 'https' } });
+    const secure = await overHttps.request('/console/login', {
+      method: 'POST',
+      form: { _csrf: csrf2, token: TOKENS.viewer, name: 'Vera' },
+      headers: { 'x-forwarded-proto': 'https' },
+    });
     expect(secure.headers.getSetCookie().find((c) => c.startsWith('tocsin_console='))).toMatch(/; Secure/);
 
     // Signing out ends the session in Redis, not just in the browser.
@@ -172,28 +193,43 @@ describe('console access', () => {
 
   it('refuses a wrong token or a bad name, and never redirects outside the console', async () => {
     const client = new Client(h.baseUrl);
-    const wrong = await client.request('/console/login', { method: 'POST', form: { _csrf: await client.csrf('/console/login'), token: 'not-a-real-token-at-all', name: 'Eve' } });
+    const wrong = await client.request('/console/login', {
+      method: 'POST',
+      form: { _csrf: await client.csrf('/console/login'), token: 'not-a-real-token-at-all', name: 'Eve' },
+    });
     expect(wrong.status).toBe(401);
     expect(await wrong.text()).toContain('That token is not valid');
     expect(client.cookieHeader).not.toContain('tocsin_console');
 
-    const crlf = await client.request('/console/login', { method: 'POST', form: { _csrf: await client.csrf('/console/login'), token: TOKENS.viewer, name: 'Eve\r\nSet-Cookie: x=1' } });
+    const crlf = await client.request('/console/login', {
+      method: 'POST',
+      form: { _csrf: await client.csrf('/console/login'), token: TOKENS.viewer, name: 'Eve\r\nSet-Cookie: x=1' },
+    });
     expect(crlf.status).toBe(400);
     expect(await crlf.text()).toContain('one line without control characters');
 
-    const empty = await client.request('/console/login', { method: 'POST', form: { _csrf: await client.csrf('/console/login'), token: TOKENS.viewer, name: '  ' } });
+    const empty = await client.request('/console/login', {
+      method: 'POST',
+      form: { _csrf: await client.csrf('/console/login'), token: TOKENS.viewer, name: '  ' },
+    });
     expect(empty.status).toBe(400);
     expect(await empty.text()).toContain('Enter your name');
 
     for (const next of ['https://evil.example/', '//evil.example/console', '/console/../api/alerts', 'javascript:alert(1)']) {
-      const r = await client.request('/console/login', { method: 'POST', form: { _csrf: await client.csrf('/console/login'), token: TOKENS.viewer, name: 'Vera', next } });
+      const r = await client.request('/console/login', {
+        method: 'POST',
+        form: { _csrf: await client.csrf('/console/login'), token: TOKENS.viewer, name: 'Vera', next },
+      });
       expect(r.status).toBe(303);
       expect(r.headers.get('location')).toBe('/console/alerts?notice=signed-in');
     }
 
     // A token that names its person records that name, whatever was typed.
     const second = new Client(h.baseUrl);
-    await second.request('/console/login', { method: 'POST', form: { _csrf: await second.csrf('/console/login'), token: TOKENS.second, name: 'Someone Else Entirely' } });
+    await second.request('/console/login', {
+      method: 'POST',
+      form: { _csrf: await second.csrf('/console/login'), token: TOKENS.second, name: 'Someone Else Entirely' },
+    });
     expect(await (await second.request('/console/alerts')).text()).toContain('Second Person · publisher');
   });
 

@@ -45,7 +45,12 @@ describe('console: compose, publish, watch, retry (Chromium)', () => {
     h = await startHarness('console-e2e', { workers: true, mastodon: true, wrapTransport: hold.wrap });
     await seedSubscribers(h.ctx, SUBSCRIBERS, () => ({ countries: ['KZ'], minLevel: 'all' }));
     // Subscribers this alert must not reach: another country only.
-    await seedSubscribers(h.ctx, 4, () => ({ countries: ['UA'], minLevel: 'all' }), (i) => `elsewhere${i}@example.org`);
+    await seedSubscribers(
+      h.ctx,
+      4,
+      () => ({ countries: ['UA'], minLevel: 'all' }),
+      (i) => `elsewhere${i}@example.org`,
+    );
     h.smtp.behaviour.rejectRecipient = (address) => (address === REJECTED ? { code: 550, message: '5.1.1 mailbox unavailable' } : undefined);
     browser = await launchBrowser();
   });
@@ -156,7 +161,11 @@ describe('console: compose, publish, watch, retry (Chromium)', () => {
 
     // The audit log names who did it.
     const audit = await (await page.request.get(`${h.baseUrl}/console/alerts/${alertId}/audit.json`)).json();
-    expect(audit.entries.map((e: { action: string; actor: string }) => `${e.action}:${e.actor}`)).toEqual(['created:Ada Lovelace', 'publish-requested:Ada Lovelace', 'retried:Ada Lovelace']);
+    expect(audit.entries.map((e: { action: string; actor: string }) => `${e.action}:${e.actor}`)).toEqual([
+      'created:Ada Lovelace',
+      'publish-requested:Ada Lovelace',
+      'retried:Ada Lovelace',
+    ]);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -8,7 +8,10 @@ import { publishAlert } from '../../src/publish/publish.js';
 // Bad and hostile input through the console's forms: clear errors naming the field, nothing stored
 // or half-written, nothing run. Plus uploads, recipient look-up, channel health and the summary.
 
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+  'hex',
+);
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n');
 const SVG = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>');
 
@@ -34,7 +37,8 @@ describe('console forms', () => {
   });
 
   const countAlerts = async () => (await h.ctx.alerts.list({ limit: 200 })).length;
-  const compose = async (form: Record<string, string | string[]>) => editor.request('/console/compose', { method: 'POST', form: { ...form, _csrf: await editor.csrf('/console/compose') } });
+  const compose = async (form: Record<string, string | string[]>) =>
+    editor.request('/console/compose', { method: 'POST', form: { ...form, _csrf: await editor.csrf('/console/compose') } });
 
   it('names each bad field, keeps what was typed, and stores nothing', async () => {
     const before = await countAlerts();
@@ -71,13 +75,22 @@ describe('console forms', () => {
     expect(crlf.status).toBe(400);
     expect(decodeEntities(await crlf.text())).toContain('Title: must be one line without control characters');
 
-    const huge = await editor.request('/console/compose', { method: 'POST', form: { ...valid, body: 'x'.repeat(1_200_000), _csrf: await editor.csrf('/console/compose') }, headers: { accept: 'application/json' } });
+    const huge = await editor.request('/console/compose', {
+      method: 'POST',
+      form: { ...valid, body: 'x'.repeat(1_200_000), _csrf: await editor.csrf('/console/compose') },
+      headers: { accept: 'application/json' },
+    });
     expect(huge.status).toBe(413);
     expect(await countAlerts()).toBe(before);
   });
 
   it('shows hostile text as text, in the page and in the sandboxed email preview', async () => {
-    const response = await compose({ ...valid, title: '<script>alert("t")</script> Alert', body: '<img src=x onerror=alert(1)> and [a link](javascript:alert(2))', region: '"><svg onload=alert(3)>' });
+    const response = await compose({
+      ...valid,
+      title: '<script>alert("t")</script> Alert',
+      body: '<img src=x onerror=alert(1)> and [a link](javascript:alert(2))',
+      region: '"><svg onload=alert(3)>',
+    });
     expect(response.status).toBe(303);
     const page = await (await editor.request(response.headers.get('location')!.split('?')[0])).text();
     expect(page).not.toContain('<script>alert');
@@ -104,31 +117,40 @@ describe('console forms', () => {
     const id = /alerts\/([0-9A-Z]{26})/.exec(ok.headers.get('location')!)![1];
     const alert = await h.ctx.alerts.require(id);
     expect(alert.image).toMatchObject({ alt: 'A one-pixel picture', url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:8080\/media\/[0-9a-f]{64}\.png$/) });
-    expect(alert.attachments).toEqual([{ title: 'Report   final.pdf', url: expect.stringMatching(/\/media\/[0-9a-f]{64}\.pdf$/), mediaType: 'application/pdf', bytes: PDF.length }]);
+    expect(alert.attachments).toEqual([
+      { title: 'Report   final.pdf', url: expect.stringMatching(/\/media\/[0-9a-f]{64}\.pdf$/), mediaType: 'application/pdf', bytes: PDF.length },
+    ]);
     const served = await fetch(h.baseUrl + new URL(alert.image!.url).pathname);
     expect(served.status).toBe(200);
     expect(served.headers.get('content-type')).toBe('image/png');
     expect(served.headers.get('x-content-type-options')).toBe('nosniff');
     expect(Buffer.from(await served.arrayBuffer()).equals(PNG)).toBe(true);
-    for (const path of ['/media/..%2f..%2fetc%2fpasswd', '/media/notahash.png', `/media/${'0'.repeat(64)}.png`]) expect((await fetch(h.baseUrl + path)).status).toBe(404);
+    for (const path of ['/media/..%2f..%2fetc%2fpasswd', '/media/notahash.png', `/media/${'0'.repeat(64)}.png`])
+      expect((await fetch(h.baseUrl + path)).status).toBe(404);
 
     const before = await countAlerts();
     const files = readdirSync(h.uploadsDir).length;
     const disguised = await editor.request('/console/compose', {
       method: 'POST',
-      body: multipart({ ...valid, _csrf: await editor.csrf('/console/compose'), imageAlt: 'x' }, [{ field: 'imageFile', name: 'cat.png', data: SVG, type: 'image/png' }]),
+      body: multipart({ ...valid, _csrf: await editor.csrf('/console/compose'), imageAlt: 'x' }, [
+        { field: 'imageFile', name: 'cat.png', data: SVG, type: 'image/png' },
+      ]),
     });
     expect(disguised.status).toBe(400);
     expect(decodeEntities(await disguised.text())).toContain('Image file: Invalid upload: Image file: only JPEG, PNG, GIF or WebP images are accepted');
     const pdfAsImage = await editor.request('/console/compose', {
       method: 'POST',
-      body: multipart({ ...valid, _csrf: await editor.csrf('/console/compose'), imageAlt: 'x' }, [{ field: 'imageFile', name: 'doc.png', data: PDF, type: 'image/png' }]),
+      body: multipart({ ...valid, _csrf: await editor.csrf('/console/compose'), imageAlt: 'x' }, [
+        { field: 'imageFile', name: 'doc.png', data: PDF, type: 'image/png' },
+      ]),
     });
     expect(pdfAsImage.status).toBe(400);
     const oversized = await editor.request('/console/compose', {
       method: 'POST',
       headers: { accept: 'text/html' },
-      body: multipart({ ...valid, _csrf: await editor.csrf('/console/compose') }, [{ field: 'attachmentFiles', name: 'big.pdf', data: Buffer.concat([PDF, Buffer.alloc(70 * 1024)]), type: 'application/pdf' }]),
+      body: multipart({ ...valid, _csrf: await editor.csrf('/console/compose') }, [
+        { field: 'attachmentFiles', name: 'big.pdf', data: Buffer.concat([PDF, Buffer.alloc(70 * 1024)]), type: 'application/pdf' },
+      ]),
     });
     expect(oversized.status).toBe(413);
     expect(await oversized.text()).toContain(`An uploaded file is larger than ${64 * 1024} bytes.`);
@@ -137,13 +159,21 @@ describe('console forms', () => {
   });
 
   it('looks a recipient up by address and shows their history with the address masked', async () => {
-    await seedSubscribers(h.ctx, 2, () => ({ countries: ['KZ'], minLevel: 'all' }), (i) => `jane.doe${i}@example.org`);
+    await seedSubscribers(
+      h.ctx,
+      2,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      (i) => `jane.doe${i}@example.org`,
+    );
     const alert = await storeAlert(h.ctx, { title: 'Delivered alert' });
     await publishAlert(h.ctx, alert.id, 'test');
     await waitFor(async () => (await h.ctx.alerts.require(alert.id)).status === 'published', 'the alert to be published');
 
     const viewer = await signedIn(h.baseUrl, TOKENS.viewer, 'Vera');
-    const response = await viewer.request('/console/recipients', { method: 'POST', form: { email: 'Jane.Doe1@example.org', _csrf: await viewer.csrf('/console/recipients') } });
+    const response = await viewer.request('/console/recipients', {
+      method: 'POST',
+      form: { email: 'Jane.Doe1@example.org', _csrf: await viewer.csrf('/console/recipients') },
+    });
     expect(response.status).toBe(200);
     const html = decodeEntities(await response.text());
     expect(html).toContain('Results for ja***@ex***.org');
@@ -151,11 +181,20 @@ describe('console forms', () => {
     expect(html).toMatch(/data-status="sent"/);
     expect(html.toLowerCase()).not.toContain('jane.doe1@example.org');
 
-    const unknown = await viewer.request('/console/recipients', { method: 'POST', form: { email: 'nobody@example.org', _csrf: await viewer.csrf('/console/recipients') } });
+    const unknown = await viewer.request('/console/recipients', {
+      method: 'POST',
+      form: { email: 'nobody@example.org', _csrf: await viewer.csrf('/console/recipients') },
+    });
     expect(decodeEntities(await unknown.text())).toContain('No subscriber has this address.');
-    const garbage = await viewer.request('/console/recipients', { method: 'POST', form: { email: 'not an address', _csrf: await viewer.csrf('/console/recipients') } });
+    const garbage = await viewer.request('/console/recipients', {
+      method: 'POST',
+      form: { email: 'not an address', _csrf: await viewer.csrf('/console/recipients') },
+    });
     expect(decodeEntities(await garbage.text())).toContain('Email address: is not a valid email address');
-    const bad = await viewer.request('/console/recipients', { method: 'POST', form: { email: 'jane@example.org\r\nBcc: all@example.org', _csrf: await viewer.csrf('/console/recipients') } });
+    const bad = await viewer.request('/console/recipients', {
+      method: 'POST',
+      form: { email: 'jane@example.org\r\nBcc: all@example.org', _csrf: await viewer.csrf('/console/recipients') },
+    });
     expect(bad.status).toBe(400);
     expect(decodeEntities(await bad.text())).toContain('Email address: must not contain line breaks');
   });
@@ -182,8 +221,20 @@ describe('console forms', () => {
   });
 
   it('summarises subscribers by status, country and level without a single address', async () => {
-    await seedSubscribers(h.ctx, 3, () => ({ countries: ['UA', 'KZ'], minLevel: 'emergency' }), (i) => `summary${i}@example.org`);
-    const pending = await h.ctx.subscribers.create({ email: 'pending@example.org', countries: '*', minLevel: 'all', status: 'pending', language: 'en', consentSource: 'form' });
+    await seedSubscribers(
+      h.ctx,
+      3,
+      () => ({ countries: ['UA', 'KZ'], minLevel: 'emergency' }),
+      (i) => `summary${i}@example.org`,
+    );
+    const pending = await h.ctx.subscribers.create({
+      email: 'pending@example.org',
+      countries: '*',
+      minLevel: 'all',
+      status: 'pending',
+      language: 'en',
+      consentSource: 'form',
+    });
     expect(pending.created).toBe(true);
     const viewer = await signedIn(h.baseUrl, TOKENS.viewer, 'Vera');
     const html = decodeEntities(await (await viewer.request('/console/subscribers')).text());

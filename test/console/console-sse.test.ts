@@ -18,7 +18,12 @@ async function* progressEvents(response: Response): AsyncGenerator<ProgressEvent
       buffer = buffer.slice(end + 2);
       const lines = block.split('\n');
       if (lines.some((l) => l === 'event: progress')) {
-        yield JSON.parse(lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')) as ProgressEvent;
+        yield JSON.parse(
+          lines
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6))
+            .join('\n'),
+        ) as ProgressEvent;
       }
     }
   }
@@ -82,7 +87,9 @@ describe('the live progress stream', () => {
 
   it('answers 404 for an unknown alert and 401 without a session, before any stream starts', async () => {
     const client = await signedIn(h.baseUrl, TOKENS.viewer, 'Vera');
-    const missing = await fetch(`${h.baseUrl}/console/alerts/01ARZ3NDEKTSV4RRFFQ69G5FAV/events`, { headers: { cookie: client.cookieHeader, accept: 'application/json' } });
+    const missing = await fetch(`${h.baseUrl}/console/alerts/01ARZ3NDEKTSV4RRFFQ69G5FAV/events`, {
+      headers: { cookie: client.cookieHeader, accept: 'application/json' },
+    });
     expect(missing.status).toBe(404);
     expect((await missing.json()).code).toBe('TOCSIN_ERR_ALERT_NOT_FOUND');
     const anonymous = await fetch(`${h.baseUrl}/console/alerts/01ARZ3NDEKTSV4RRFFQ69G5FAV/events`);

@@ -8,20 +8,33 @@ import { parsePublishAt } from '../../src/console/workflow-routes.js';
 import { newAlert } from '../../src/domain/alert.js';
 import { emptyCounts, type AlertCounts } from '../../src/store/ledger.js';
 
-const counts = (email: Partial<ReturnType<typeof emptyCounts>>): AlertCounts => ({ channels: { email: { ...emptyCounts(), ...email } }, totals: emptyCounts(), outstanding: 0 });
+const counts = (email: Partial<ReturnType<typeof emptyCounts>>): AlertCounts => ({
+  channels: { email: { ...emptyCounts(), ...email } },
+  totals: emptyCounts(),
+  outstanding: 0,
+});
 
 describe('compose form', () => {
   const base = { title: 'T', countries: 'kz ua;  ', summary: 'S', level: '', language: 'en', stages: ['4', '8'], recommendations: 'One\n\n  Two  \n' };
 
   it('turns the flat form into the alert schema and back', () => {
     const { input, errors } = toAlertInput(
-      formValues({ ...base, imageUrl: 'https://example.org/a.jpg', imageAlt: 'Alt', attachments: 'Report | https://example.org/r.pdf | application/pdf | 1200\nhttps://example.org/plain%20name.pdf', issuedAt: '2022-01-08T12:00' }),
+      formValues({
+        ...base,
+        imageUrl: 'https://example.org/a.jpg',
+        imageAlt: 'Alt',
+        attachments: 'Report | https://example.org/r.pdf | application/pdf | 1200\nhttps://example.org/plain%20name.pdf',
+        issuedAt: '2022-01-08T12:00',
+      }),
     );
     expect(errors).toEqual([]);
     expect(input).toMatchObject({
       level: null,
       countries: ['KZ', 'UA'],
-      stages: [{ number: 4, name: 'Dehumanization' }, { number: 8, name: 'Persecution' }],
+      stages: [
+        { number: 4, name: 'Dehumanization' },
+        { number: 8, name: 'Persecution' },
+      ],
       recommendations: ['One', 'Two'],
       image: { url: 'https://example.org/a.jpg', alt: 'Alt' },
       attachments: [
@@ -36,7 +49,9 @@ describe('compose form', () => {
   });
 
   it('ignores fields the form does not have, and points every problem at a field', () => {
-    const { errors } = toAlertInput(formValues({ ...base, status: 'published', id: 'x', imageCredit: 'Only a credit', stages: ['11'], recommendations: 'x'.repeat(2001) }));
+    const { errors } = toAlertInput(
+      formValues({ ...base, status: 'published', id: 'x', imageCredit: 'Only a credit', stages: ['11'], recommendations: 'x'.repeat(2001) }),
+    );
     expect(errors.map((e) => `${e.field}: ${e.message}`)).toEqual([
       'imageUrl: give an image URL or upload an image, or clear the other image fields',
       'stages: "11" is not one of the ten stages (1-10 or Classification, Symbolization, Discrimination, Dehumanization, Organization, Polarization, Preparation, Persecution, Extermination, Denial)',
@@ -52,7 +67,9 @@ describe('audit export', () => {
       { at: '2026-01-01T00:00:01.000Z', actor: '@Ann', action: 'created' },
     ];
     expect(auditCsv(entries)).toBe(
-      'at,actor,role,action,detail\r\n' + '2026-01-01T00:00:00.000Z,"\'=HYPERLINK(""http://evil"")",publisher,approved,"says ""hi"", twice\nand more"\r\n' + "2026-01-01T00:00:01.000Z,'@Ann,,created,\r\n",
+      'at,actor,role,action,detail\r\n' +
+        '2026-01-01T00:00:00.000Z,"\'=HYPERLINK(""http://evil"")",publisher,approved,"says ""hi"", twice\nand more"\r\n' +
+        "2026-01-01T00:00:01.000Z,'@Ann,,created,\r\n",
     );
   });
 });
@@ -71,7 +88,12 @@ describe('progress', () => {
 });
 
 describe('approval rules', () => {
-  const alert = (status: WorkflowAlert['status'], createdBy = 'Ann Author') => ({ ...newAlert({ title: 'T', countries: ['KZ'], summary: 'S', level: null, body: '', stages: [], recommendations: [], attachments: [], language: 'en' }), status, createdBy }) as WorkflowAlert;
+  const alert = (status: WorkflowAlert['status'], createdBy = 'Ann Author') =>
+    ({
+      ...newAlert({ title: 'T', countries: ['KZ'], summary: 'S', level: null, body: '', stages: [], recommendations: [], attachments: [], language: 'en' }),
+      status,
+      createdBy,
+    }) as WorkflowAlert;
 
   it('with approvals 1 lets any publisher approve and publish', () => {
     expect(() => assertMayApprove({ approvals: 1 }, alert('draft'), 'Ann Author')).not.toThrow();

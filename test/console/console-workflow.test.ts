@@ -50,7 +50,10 @@ describe('approvals: 2, scheduling and editing', () => {
 
     const selfApprove = await post(ann, `/console/alerts/${id}/approve`);
     expect(selfApprove.status).toBe(403);
-    expect(await selfApprove.json()).toMatchObject({ code: 'TOCSIN_ERR_SAME_PERSON', error: 'Ann Author wrote alert four-eyes; with approvals: 2 someone else must approve it' });
+    expect(await selfApprove.json()).toMatchObject({
+      code: 'TOCSIN_ERR_SAME_PERSON',
+      error: 'Ann Author wrote alert four-eyes; with approvals: 2 someone else must approve it',
+    });
     // The same person typing their name differently is still the same person.
     const annAgain = await signedIn(h.baseUrl, TOKENS.publisher, '  ann   AUTHOR ');
     expect((await post(annAgain, `/console/alerts/${id}/approve`)).status).toBe(403);
@@ -62,7 +65,9 @@ describe('approvals: 2, scheduling and editing', () => {
     expect((await (await api(`/api/alerts/${id}/publish`)).json()).code).toBe('TOCSIN_ERR_APPROVAL_REQUIRED');
     expect((await h.ctx.alerts.require(id)).status).toBe('draft');
 
-    expect((await second.request(`/console/alerts/${id}/approve`, { method: 'POST', form: { _csrf: await second.csrf(`/console/alerts/${id}`) } })).status).toBe(303);
+    expect(
+      (await second.request(`/console/alerts/${id}/approve`, { method: 'POST', form: { _csrf: await second.csrf(`/console/alerts/${id}`) } })).status,
+    ).toBe(303);
     const approved = (await h.ctx.alerts.require(id)) as WorkflowAlert;
     expect(approved).toMatchObject({ status: 'approved', approvedBy: 'Second Person' });
 
@@ -75,7 +80,10 @@ describe('approvals: 2, scheduling and editing', () => {
 
     // The second person schedules it a moment ahead; the schedule worker publishes it then.
     const at = new Date(Date.now() + 1500).toISOString();
-    const scheduled = await second.request(`/console/alerts/${id}/schedule`, { method: 'POST', form: { _csrf: await second.csrf(`/console/alerts/${id}/publish`), publishAt: at } });
+    const scheduled = await second.request(`/console/alerts/${id}/schedule`, {
+      method: 'POST',
+      form: { _csrf: await second.csrf(`/console/alerts/${id}/publish`), publishAt: at },
+    });
     expect(scheduled.status).toBe(303);
     expect((await h.ctx.alerts.require(id)).status).toBe('scheduled');
     const published = await waitFor(async () => {
@@ -108,15 +116,28 @@ describe('approvals: 2, scheduling and editing', () => {
     const id = await compose(editor, 'Later');
     await second.request(`/console/alerts/${id}/approve`, { method: 'POST', form: { _csrf: await second.csrf(`/console/alerts/${id}`) } });
 
-    const past = await second.request(`/console/alerts/${id}/schedule`, { method: 'POST', form: { _csrf: await second.csrf(`/console/alerts/${id}/publish`), publishAt: '2020-01-01T10:00' } });
+    const past = await second.request(`/console/alerts/${id}/schedule`, {
+      method: 'POST',
+      form: { _csrf: await second.csrf(`/console/alerts/${id}/publish`), publishAt: '2020-01-01T10:00' },
+    });
     expect(past.status).toBe(400);
     expect(await past.text()).toContain('publishAt: 2020-01-01T10:00:00.000Z is in the past');
-    const garbage = await second.request(`/console/alerts/${id}/schedule`, { method: 'POST', form: { _csrf: await second.csrf(`/console/alerts/${id}/publish`), publishAt: 'tomorrow' } });
+    const garbage = await second.request(`/console/alerts/${id}/schedule`, {
+      method: 'POST',
+      form: { _csrf: await second.csrf(`/console/alerts/${id}/publish`), publishAt: 'tomorrow' },
+    });
     expect(garbage.status).toBe(400);
     expect((await h.ctx.alerts.require(id)).status).toBe('approved');
 
     const inAnHour = new Date(Date.now() + 3600_000).toISOString().slice(0, 16);
-    expect((await second.request(`/console/alerts/${id}/schedule`, { method: 'POST', form: { _csrf: await second.csrf(`/console/alerts/${id}/publish`), publishAt: inAnHour } })).status).toBe(303);
+    expect(
+      (
+        await second.request(`/console/alerts/${id}/schedule`, {
+          method: 'POST',
+          form: { _csrf: await second.csrf(`/console/alerts/${id}/publish`), publishAt: inAnHour },
+        })
+      ).status,
+    ).toBe(303);
     const scheduled = (await h.ctx.alerts.require(id)) as WorkflowAlert;
     expect(scheduled.status).toBe('scheduled');
     expect(scheduled.scheduledFor).toBe(`${inAnHour}:00.000Z`);
@@ -125,7 +146,9 @@ describe('approvals: 2, scheduling and editing', () => {
 
     const page = await (await second.request(`/console/alerts/${id}`)).text();
     expect(page).toContain('Cancel scheduled publication');
-    expect((await second.request(`/console/alerts/${id}/schedule/cancel`, { method: 'POST', form: { _csrf: await second.csrf(`/console/alerts/${id}`) } })).status).toBe(303);
+    expect(
+      (await second.request(`/console/alerts/${id}/schedule/cancel`, { method: 'POST', form: { _csrf: await second.csrf(`/console/alerts/${id}`) } })).status,
+    ).toBe(303);
     expect((await h.ctx.alerts.require(id)).status).toBe('approved');
     expect(await h.ctx.queues.get(SCHEDULE_QUEUE).getJob(scheduled.scheduleJob!)).toBeUndefined();
     const again = await post(second, `/console/alerts/${id}/schedule/cancel`);
@@ -141,7 +164,10 @@ describe('approvals: 2, scheduling and editing', () => {
     await second.request(`/console/alerts/${id}/approve`, { method: 'POST', form: { _csrf: await second.csrf(`/console/alerts/${id}`) } });
     const version = (await h.ctx.alerts.require(id)).updatedAt;
 
-    const edit = (v: string, title: string) => editor.csrf(`/console/alerts/${id}/edit`).then((csrf) => editor.request(`/console/alerts/${id}/edit`, { method: 'POST', form: { ...draftForm(title), version: v, _csrf: csrf } }));
+    const edit = (v: string, title: string) =>
+      editor
+        .csrf(`/console/alerts/${id}/edit`)
+        .then((csrf) => editor.request(`/console/alerts/${id}/edit`, { method: 'POST', form: { ...draftForm(title), version: v, _csrf: csrf } }));
     const saved = await edit(version, 'Edited, second version');
     expect(saved.status).toBe(303);
     expect(saved.headers.get('location')).toContain('notice=saved-unapproved');

@@ -69,7 +69,17 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
   const { console: consoleOverrides, ...overrides } = options.overrides ?? {};
   const mastodon = options.mastodon ? await new FakeMastodon().start() : undefined;
   const images = options.mastodon ? await new FakeImageHost().start() : undefined;
-  const social = mastodon ? [{ id: 'masto', provider: 'mastodon', baseUrl: mastodon.url, credentialsEnv: { accessToken: 'TOCSIN_TEST_MASTODON_TOKEN' }, options: { timeoutMs: 3000 } }] : [];
+  const social = mastodon
+    ? [
+        {
+          id: 'masto',
+          provider: 'mastodon',
+          baseUrl: mastodon.url,
+          credentialsEnv: { accessToken: 'TOCSIN_TEST_MASTODON_TOKEN' },
+          options: { timeoutMs: 3000 },
+        },
+      ]
+    : [];
   const ctx = await testContext(name, {
     email: { smtpUrl: smtp.url, batchSize: 10 },
     webhooks: [{ id: 'partners', url: `${receiverUrl}/hook` }],
@@ -120,7 +130,13 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
 
 /** Handlebars escapes `=` and friends in attribute values; a browser decodes them. */
 export const decodeEntities = (s: string): string =>
-  s.replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16))).replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d))).replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  s
+    .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
+    .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 /** A tiny cookie jar over fetch, enough for a signed-in HTTP client. */
 export class Client {

@@ -19,7 +19,11 @@ export function routeTable(app: FastifyInstance): RouteEntry[] {
     stack.length = depth;
     stack[depth] = match[2];
     const path = stack.join('');
-    for (const method of (match[3] ?? '').split(',').map((m) => m.trim()).filter(Boolean)) routes.push({ method, path });
+    for (const method of (match[3] ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean))
+      routes.push({ method, path });
   }
   return routes;
 }

@@ -23,7 +23,11 @@ export interface FakeRecord {
     langs?: string[];
     facets?: Array<{ index: { byteStart: number; byteEnd: number }; features: Array<{ $type: string; uri?: string; did?: string }> }>;
     reply?: { root: { uri: string; cid: string }; parent: { uri: string; cid: string } };
-    embed?: { $type: string; images?: Array<{ alt: string; image: { $type: string; ref: { $link: string }; mimeType: string; size: number } }>; external?: { uri: string; title: string; description: string } };
+    embed?: {
+      $type: string;
+      images?: Array<{ alt: string; image: { $type: string; ref: { $link: string }; mimeType: string; size: number } }>;
+      external?: { uri: string; title: string; description: string };
+    };
   };
 }
 
@@ -153,18 +157,22 @@ export class FakeBluesky {
     const scripted = this.createScript.next();
     if (scripted && 'status' in scripted) return misbehave(reply, scripted);
     const body = req.body as { repo?: string; collection?: string; rkey?: string; record?: FakeRecord['value'] & { $type?: string } };
-    if (body.repo !== BSKY_DID && body.repo !== BSKY_HANDLE) return reply.code(400).send({ error: 'InvalidRequest', message: `Could not find repo: ${body.repo}` });
+    if (body.repo !== BSKY_DID && body.repo !== BSKY_HANDLE)
+      return reply.code(400).send({ error: 'InvalidRequest', message: `Could not find repo: ${body.repo}` });
     const record = body.record;
-    if (body.collection !== 'app.bsky.feed.post' || record?.$type !== 'app.bsky.feed.post') return reply.code(400).send({ error: 'InvalidRequest', message: 'Invalid collection' });
+    if (body.collection !== 'app.bsky.feed.post' || record?.$type !== 'app.bsky.feed.post')
+      return reply.code(400).send({ error: 'InvalidRequest', message: 'Invalid collection' });
     if (typeof record.text !== 'string' || graphemes(record.text) > 300 || Buffer.byteLength(record.text) > 3000) {
       return reply.code(400).send({ error: 'InvalidRequest', message: 'Invalid app.bsky.feed.post record: Record/text must not be longer than 300 graphemes' });
     }
     if (body.rkey && !TID.test(body.rkey)) return reply.code(400).send({ error: 'InvalidRequest', message: 'Invalid record key: posts need a TID' });
     const rkey = body.rkey ?? tidNow();
-    if (this.records.some((r) => r.rkey === rkey)) return reply.code(400).send({ error: 'InvalidRequest', message: `Record already exists at at://${BSKY_DID}/app.bsky.feed.post/${rkey}` });
+    if (this.records.some((r) => r.rkey === rkey))
+      return reply.code(400).send({ error: 'InvalidRequest', message: `Record already exists at at://${BSKY_DID}/app.bsky.feed.post/${rkey}` });
     for (const key of ['root', 'parent'] as const) {
       const ref = record.reply?.[key];
-      if (ref && !this.records.some((r) => r.uri === ref.uri && r.cid === ref.cid)) return reply.code(400).send({ error: 'InvalidRequest', message: `reply ${key} does not exist` });
+      if (ref && !this.records.some((r) => r.uri === ref.uri && r.cid === ref.cid))
+        return reply.code(400).send({ error: 'InvalidRequest', message: `reply ${key} does not exist` });
     }
     for (const img of record.embed?.images ?? []) {
       if (!this.blobs.has(img.image?.ref?.$link)) return reply.code(400).send({ error: 'InvalidRequest', message: 'Blob not found' });
@@ -172,7 +180,8 @@ export class FakeBluesky {
     }
     const textBytes = Buffer.from(record.text);
     for (const facet of record.facets ?? []) {
-      if (facet.index.byteEnd > textBytes.length || facet.index.byteStart < 0) return reply.code(400).send({ error: 'InvalidRequest', message: 'facet out of range' });
+      if (facet.index.byteEnd > textBytes.length || facet.index.byteStart < 0)
+        return reply.code(400).send({ error: 'InvalidRequest', message: 'facet out of range' });
     }
     const uri = `at://${BSKY_DID}/app.bsky.feed.post/${rkey}`;
     const { $type: _t, ...value } = record;

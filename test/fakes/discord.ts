@@ -48,11 +48,19 @@ export class FakeDiscord {
       if (scripted && 'status' in scripted) return misbehave(reply, scripted);
       const payload = req.body as Record<string, any>;
       const problem = checkDiscordPayload(payload);
-      if (problem) return reply.code(400).send({ code: 50035, message: 'Invalid Form Body', errors: { _errors: [{ code: 'BASE_TYPE_INVALID', message: problem }] } });
+      if (problem)
+        return reply.code(400).send({ code: 50035, message: 'Invalid Form Body', errors: { _errors: [{ code: 'BASE_TYPE_INVALID', message: problem }] } });
       this.received.push(payload);
       const wait = (req.query as Record<string, string>).wait === 'true';
       if (!wait) return reply.code(204).send();
-      return { id: snowflake(), type: 0, channel_id: '1200000000000000099', webhook_id: DISCORD_ID, content: payload.content ?? '', embeds: payload.embeds ?? [] };
+      return {
+        id: snowflake(),
+        type: 0,
+        channel_id: '1200000000000000099',
+        webhook_id: DISCORD_ID,
+        content: payload.content ?? '',
+        embeds: payload.embeds ?? [],
+      };
     });
   }
 

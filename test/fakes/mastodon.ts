@@ -69,19 +69,34 @@ export class FakeMastodon {
         urls: { streaming: 'wss://fake.social' },
         accounts: { max_featured_tags: 10, max_pinned_statuses: 5 },
         statuses: { max_characters: this.maxCharacters, max_media_attachments: 4, characters_reserved_per_url: 23 },
-        media_attachments: { supported_mime_types: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'], description_limit: 1500, image_size_limit: 16777216, image_matrix_limit: 33177600 },
+        media_attachments: {
+          supported_mime_types: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'],
+          description_limit: 1500,
+          image_size_limit: 16777216,
+          image_matrix_limit: 33177600,
+        },
         polls: { max_options: 4, max_characters_per_option: 50 },
       },
     }));
-    app.get('/api/v1/accounts/verify_credentials', async (req, reply) => (this.authorised(req, reply) ? { ...MASTODON_ACCOUNT, url: `${this.url}/@tocsin` } : reply));
-    app.get('/api/v1/apps/verify_credentials', async (req, reply) => (this.authorised(req, reply) ? { name: 'Tocsin', website: null, scopes: this.scopes } : reply));
+    app.get('/api/v1/accounts/verify_credentials', async (req, reply) =>
+      this.authorised(req, reply) ? { ...MASTODON_ACCOUNT, url: `${this.url}/@tocsin` } : reply,
+    );
+    app.get('/api/v1/apps/verify_credentials', async (req, reply) =>
+      this.authorised(req, reply) ? { name: 'Tocsin', website: null, scopes: this.scopes } : reply,
+    );
 
     app.post('/api/v2/media', async (req, reply) => {
       if (!this.authorised(req, reply)) return reply;
       const fields = multipartObject(req.body as MultipartField[]);
       if (!fields.file?.filename) return reply.code(422).send({ error: 'Validation failed: File must be present' });
       const id = snowflake();
-      const item: FakeAttachment = { id, bytes: fields.file.data, contentType: fields.file.contentType, description: fields.description?.data.toString('utf8'), pollsLeft: this.processingPolls };
+      const item: FakeAttachment = {
+        id,
+        bytes: fields.file.data,
+        contentType: fields.file.contentType,
+        description: fields.description?.data.toString('utf8'),
+        pollsLeft: this.processingPolls,
+      };
       this.media.set(id, item);
       const ready = item.pollsLeft === 0;
       return reply.code(ready ? 200 : 202).send(this.attachmentJson(item, ready));

@@ -17,13 +17,17 @@ const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"'
 export function parseTelegramHtml(html: string): { text: string } | { error: string } {
   let text = '';
   const open: string[] = [];
-  for (let i = 0; i < html.length; ) {
+  for (let i = 0; i < html.length;) {
     const c = html[i];
     if (c === '<') {
       const m = /^<(\/?)([a-z-]+)(\s[^<>]*)?>/i.exec(html.slice(i));
-      if (!m || !TAGS.has(m[2].toLowerCase())) return { error: `Bad Request: can't parse entities: Unsupported start tag "${m?.[2] ?? html.slice(i + 1, i + 8)}" at byte offset ${Buffer.byteLength(html.slice(0, i))}` };
+      if (!m || !TAGS.has(m[2].toLowerCase()))
+        return {
+          error: `Bad Request: can't parse entities: Unsupported start tag "${m?.[2] ?? html.slice(i + 1, i + 8)}" at byte offset ${Buffer.byteLength(html.slice(0, i))}`,
+        };
       if (m[1]) {
-        if (open.pop() !== m[2].toLowerCase()) return { error: `Bad Request: can't parse entities: Unmatched end tag at byte offset ${Buffer.byteLength(html.slice(0, i))}` };
+        if (open.pop() !== m[2].toLowerCase())
+          return { error: `Bad Request: can't parse entities: Unmatched end tag at byte offset ${Buffer.byteLength(html.slice(0, i))}` };
       } else open.push(m[2].toLowerCase());
       i += m[0].length;
     } else if (c === '&') {
@@ -93,7 +97,8 @@ export class FakeTelegram {
       case 'sendMessage':
       case 'sendPhoto': {
         if (!chatOk) return this.fail(reply, 400, 'Bad Request: chat not found');
-        if (this.memberStatus.status !== 'administrator' || !this.memberStatus.can_post_messages) return this.fail(reply, 403, 'Forbidden: bot is not a member of the channel chat');
+        if (this.memberStatus.status !== 'administrator' || !this.memberStatus.can_post_messages)
+          return this.fail(reply, 403, 'Forbidden: bot is not a member of the channel chat');
         const scripted = this.sendScript.next();
         if (scripted && 'status' in scripted) return misbehave(reply, scripted);
         const html = String((method === 'sendPhoto' ? body.caption : body.text) ?? '');
@@ -103,8 +108,15 @@ export class FakeTelegram {
         if (method === 'sendMessage' && parsed.text.length > 4096) return this.fail(reply, 400, 'Bad Request: message is too long');
         if (method === 'sendPhoto' && parsed.text.length > 1024) return this.fail(reply, 400, 'Bad Request: message caption is too long');
         const replyTo = (body.reply_parameters as { message_id?: number } | undefined)?.message_id;
-        if (replyTo !== undefined && !this.messages.some((m) => m.message_id === replyTo)) return this.fail(reply, 400, 'Bad Request: message to be replied not found');
-        const message: FakeTelegramMessage = { message_id: this.nextId++, html, text: parsed.text, ...(replyTo !== undefined ? { reply_to: replyTo } : {}), disable_notification: Boolean(body.disable_notification) };
+        if (replyTo !== undefined && !this.messages.some((m) => m.message_id === replyTo))
+          return this.fail(reply, 400, 'Bad Request: message to be replied not found');
+        const message: FakeTelegramMessage = {
+          message_id: this.nextId++,
+          html,
+          text: parsed.text,
+          ...(replyTo !== undefined ? { reply_to: replyTo } : {}),
+          disable_notification: Boolean(body.disable_notification),
+        };
         if (method === 'sendPhoto') {
           const response = await fetch(String(body.photo)).catch(() => undefined);
           if (!response?.ok || !(response.headers.get('content-type') ?? '').startsWith('image/')) {
@@ -119,7 +131,9 @@ export class FakeTelegram {
           sender_chat: CHANNEL,
           chat: CHANNEL,
           date: Math.floor(Date.now() / 1000),
-          ...(method === 'sendPhoto' ? { caption: parsed.text, photo: [{ file_id: 'AgAC-photo', file_unique_id: 'AQAD', width: 1, height: 1 }] } : { text: parsed.text }),
+          ...(method === 'sendPhoto'
+            ? { caption: parsed.text, photo: [{ file_id: 'AgAC-photo', file_unique_id: 'AQAD', width: 1, height: 1 }] }
+            : { text: parsed.text }),
         };
         return { ok: true, result };
       }

@@ -159,7 +159,8 @@ export class FakeX {
     if (!o) return reply.code(400).send({ error: 'invalid_client', error_description: 'OAuth 2.0 is not set up' });
     if (o.clientSecret) {
       const expected = `Basic ${Buffer.from(`${encodeURIComponent(o.clientId)}:${encodeURIComponent(o.clientSecret)}`).toString('base64')}`;
-      if (req.headers.authorization !== expected) return reply.code(401).send({ error: 'unauthorized_client', error_description: 'Missing valid authorization header' });
+      if (req.headers.authorization !== expected)
+        return reply.code(401).send({ error: 'unauthorized_client', error_description: 'Missing valid authorization header' });
     } else if (body.client_id !== o.clientId) {
       return reply.code(400).send({ error: 'invalid_request', error_description: 'Missing required parameter [client_id].' });
     }
@@ -172,7 +173,13 @@ export class FakeX {
     const refresh = `rt-${randomBytes(8).toString('hex')}`;
     o.accessTokens.set(access, Date.now() + 7200_000);
     o.refreshTokens.add(refresh);
-    return { token_type: 'bearer', expires_in: 7200, access_token: access, scope: 'tweet.read tweet.write users.read offline.access media.write', refresh_token: refresh };
+    return {
+      token_type: 'bearer',
+      expires_in: 7200,
+      access_token: access,
+      scope: 'tweet.read tweet.write users.read offline.access media.write',
+      refresh_token: refresh,
+    };
   }
 
   /** Checks OAuth 1.0a signatures or OAuth 2.0 bearer tokens; answers 401 like X if wrong. */
@@ -208,7 +215,9 @@ export class FakeX {
       .map(([k, v]) => `${k}=${v}`)
       .join('&');
     const base = [req.method.toUpperCase(), enc(`${url.protocol}//${url.host}${url.pathname}`), enc(normalized)].join('&');
-    const signature = createHmac('sha1', `${enc(keys.appSecret)}&${enc(keys.accessSecret)}`).update(base).digest('base64');
+    const signature = createHmac('sha1', `${enc(keys.appSecret)}&${enc(keys.accessSecret)}`)
+      .update(base)
+      .digest('base64');
     return signature === oauth.oauth_signature;
   }
 
@@ -236,7 +245,9 @@ export class FakeX {
       if (!this.media.get(id)?.finalized) return reply.code(400).send(problem('Invalid Request', `Your media IDs are invalid: ${id}`));
     }
     if (this.tweets.some((t) => t.sentText === text)) {
-      return reply.code(403).send({ detail: 'You are not allowed to create a Tweet with duplicate content.', type: 'about:blank', title: 'Forbidden', status: 403 });
+      return reply
+        .code(403)
+        .send({ detail: 'You are not allowed to create a Tweet with duplicate content.', type: 'about:blank', title: 'Forbidden', status: 403 });
     }
     const id = snowflake();
     const tweet: FakeTweet = { id, text: asReturnedByX(text), sentText: text, replyTo, mediaIds, createdAt: new Date().toISOString() };

@@ -19,14 +19,21 @@ export function testConfig(name: string, overrides: Record<string, unknown> = {}
     email: { retry: { baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 40 } },
     retry: { baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 5 },
   };
-  return loadConfig({ path: '/dev/null', env: { TOCSIN_SECRET: 'test-secret-test-secret-test-secret-0123', TOCSIN_ADMIN_TOKEN: 'test-admin-token-0123456789' }, overrides: deepMerge(base, overrides) });
+  return loadConfig({
+    path: '/dev/null',
+    env: { TOCSIN_SECRET: 'test-secret-test-secret-test-secret-0123', TOCSIN_ADMIN_TOKEN: 'test-admin-token-0123456789' },
+    overrides: deepMerge(base, overrides),
+  });
 }
 
 function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const prev = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev) ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>) : v;
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
+        ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
   }
   return out;
 }

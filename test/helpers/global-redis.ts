@@ -25,7 +25,11 @@ let dir: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const port = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'tocsin-test-redis-'));
-  child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+  child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
+    { stdio: 'ignore' },
+  );
   child.on('error', (err) => {
     throw new Error(`could not start redis-server for the tests (${err.message}); install it with \`apt install redis-server\``);
   });

@@ -39,7 +39,16 @@ describe('tocsin status --watch and tocsin retry', () => {
 
   const ledgerRow = async (ctx: Context, alertId: string, channel: string) => {
     const c = (await ctx.ledger.counts(alertId)).channels[channel];
-    return { total: c.total, sent: c.sent, failed: c.failed, unknown: c.unknown, skipped: c.skipped, queued: c.queued, sending: c.sending, retrying: c.retrying };
+    return {
+      total: c.total,
+      sent: c.sent,
+      failed: c.failed,
+      unknown: c.unknown,
+      skipped: c.skipped,
+      queued: c.queued,
+      sending: c.sending,
+      retrying: c.retrying,
+    };
   };
 
   it('follows a publish in progress, prints the ledger counts and exits 0 when every delivery has an outcome', async () => {
@@ -84,7 +93,10 @@ describe('tocsin status --watch and tocsin retry', () => {
     expect(smtp.recipients().length).toBe(29);
 
     // A channel the alert never used is named in the error, and nothing moves.
-    await expect(retryAlert(ctx, alert.id, 'mastodon-main')).rejects.toMatchObject({ code: 'TOCSIN_ERR_ALERT_CHANNEL_UNKNOWN', message: expect.stringContaining('mastodon-main') });
+    await expect(retryAlert(ctx, alert.id, 'mastodon-main')).rejects.toMatchObject({
+      code: 'TOCSIN_ERR_ALERT_CHANNEL_UNKNOWN',
+      message: expect.stringContaining('mastodon-main'),
+    });
 
     smtp.behaviour.rejectRecipient = undefined;
     const attemptsBefore = new Map<string, number>();
@@ -104,7 +116,9 @@ describe('tocsin status --watch and tocsin retry', () => {
     // Only the failed recipient was claimed again; every other entry is as it was.
     for await (const [target, entry] of ctx.ledger.entries(alert.id, 'email')) {
       const subscriber = await ctx.subscribers.get(Number(target));
-      expect(entry.attempts, subscriber!.email).toBe(subscriber!.email === 'reader4@example.org' ? attemptsBefore.get(target)! + 1 : attemptsBefore.get(target));
+      expect(entry.attempts, subscriber!.email).toBe(
+        subscriber!.email === 'reader4@example.org' ? attemptsBefore.get(target)! + 1 : attemptsBefore.get(target),
+      );
     }
 
     // Nothing failed any more: a second retry says so and queues nothing.
@@ -130,7 +144,9 @@ describe('tocsin status --watch and tocsin retry', () => {
     expect(text).toMatch(/\x1b\[\d+F/); // later frames move the cursor back up over the earlier one
     expect(text).toContain('\x1b[?25h'); // and the cursor is shown again at the end
     const lastFrame = text.split(/\x1b\[\d+F/).at(-1)!;
-    expect(lastFrame).toContain(`email            ${progressBar({ ...emptyCounts(), sent: 40, total: 40 })}         40/40 100%  sent 40  failed 0  unknown 0  skipped 0`);
+    expect(lastFrame).toContain(
+      `email            ${progressBar({ ...emptyCounts(), sent: 40, total: 40 })}         40/40 100%  sent 40  failed 0  unknown 0  skipped 0`,
+    );
     expect(tableRow(text, 'email')).toEqual(await ledgerRow(ctx, alert.id, 'email'));
   });
 

@@ -39,7 +39,10 @@ export function runCli(ctx: Context, args: string[]): CliRun {
 
 /** The row for `name` in `tocsin status`'s table: total, sent, failed, unknown, skipped, queued, sending, retrying. */
 export function tableRow(output: string, name: string): Record<string, number> | undefined {
-  const line = output.split('\n').reverse().find((l) => new RegExp(`^${name}\\s+\\d`).test(l));
+  const line = output
+    .split('\n')
+    .reverse()
+    .find((l) => new RegExp(`^${name}\\s+\\d`).test(l));
   if (!line) return undefined;
   const n = line.trim().split(/\s+/).slice(1).map(Number);
   return { total: n[0], sent: n[1], failed: n[2], unknown: n[3], skipped: n[4], queued: n[5], sending: n[6], retrying: n[7] };

@@ -59,7 +59,12 @@ describe('GET /metrics and Bull Board', () => {
   };
 
   it('answers 401 without its own token, and refuses the admin token', async () => {
-    const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: `Bearer ${ADMIN_TOKEN}` }, { authorization: `Basic ${Buffer.from(`x:${METRICS_TOKEN}`).toString('base64')}` }];
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer wrong-token-wrong-token' },
+      { authorization: `Bearer ${ADMIN_TOKEN}` },
+      { authorization: `Basic ${Buffer.from(`x:${METRICS_TOKEN}`).toString('base64')}` },
+    ];
     for (const headers of attempts) {
       const res = await fetch(`${base}/metrics`, { headers });
       expect(res.status).toBe(401);
@@ -69,9 +74,19 @@ describe('GET /metrics and Bull Board', () => {
 
   it('reports deliveries, publish time, queues, subscribers and send latency that match the ledger after a real publish', async () => {
     await seedSubscribers(ctx, 100, () => ({ countries: ['KZ'], minLevel: 'all' }));
-    const pending = await seedSubscribers(ctx, 3, () => ({ countries: ['KZ'], minLevel: 'all' }), (i) => `pending${i}@example.org`);
+    const pending = await seedSubscribers(
+      ctx,
+      3,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      (i) => `pending${i}@example.org`,
+    );
     for (const id of pending) await ctx.subscribers.update(id, { status: 'pending' });
-    const gone = await seedSubscribers(ctx, 2, () => ({ countries: ['KZ'], minLevel: 'all' }), (i) => `gone${i}@example.org`);
+    const gone = await seedSubscribers(
+      ctx,
+      2,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      (i) => `gone${i}@example.org`,
+    );
     for (const id of gone) await ctx.subscribers.update(id, { status: 'unsubscribed' });
     smtp.behaviour.rejectRecipient = (a) => (a === 'reader7@example.org' ? { code: 550, message: '5.1.1 mailbox unavailable' } : undefined);
 

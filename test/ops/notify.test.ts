@@ -76,7 +76,13 @@ describe('status webhooks', () => {
     const alert = await storeAlert(ctx, { level: 'emergency' });
     await publishAlert(ctx, alert.id);
 
-    await waitFor(async () => accepted('/status', 'alert.published').length === 1 && accepted('/status', 'channel.failing').length === 1 && accepted('/slack', 'alert.published').length === 1, 'the status notifications');
+    await waitFor(
+      async () =>
+        accepted('/status', 'alert.published').length === 1 &&
+        accepted('/status', 'channel.failing').length === 1 &&
+        accepted('/slack', 'alert.published').length === 1,
+      'the status notifications',
+    );
     // Everything read and acknowledged: nothing more can be sent, so the counts below are final.
     await waitFor(async () => {
       const groups = (await ctx.redis.xinfo('GROUPS', ctx.keys.activity())) as unknown[][];
@@ -111,12 +117,24 @@ describe('status webhooks', () => {
         'partner-hook': { total: 1, sent: 0, failed: 1, unknown: 0, skipped: 0 },
       },
     });
-    expect(notice.summary).toEqual({ total: report.counts.totals.total, sent: report.counts.totals.sent, failed: report.counts.totals.failed, unknown: report.counts.totals.unknown, skipped: report.counts.totals.skipped });
+    expect(notice.summary).toEqual({
+      total: report.counts.totals.total,
+      sent: report.counts.totals.sent,
+      failed: report.counts.totals.failed,
+      unknown: report.counts.totals.unknown,
+      skipped: report.counts.totals.skipped,
+    });
     expect(notice.publication.durationSeconds).toBeCloseTo((Date.parse(report.publication.finishedAt!) - Date.parse(report.publication.startedAt!)) / 1000, 3);
     expect(published.raw).not.toContain('@example.org');
 
     const failure = JSON.parse(failing.raw) as ChannelFailingNotice;
-    expect(failure).toMatchObject({ type: 'channel.failing', channel: 'partner-hook', consecutiveFailures: 1, threshold: 1, lastError: expect.stringContaining('HTTP 400') });
+    expect(failure).toMatchObject({
+      type: 'channel.failing',
+      channel: 'partner-hook',
+      consecutiveFailures: 1,
+      threshold: 1,
+      lastError: expect.stringContaining('HTTP 400'),
+    });
 
     const slack = JSON.parse(receiver.on('/slack')[0].raw) as { text: string };
     expect(slack.text).toContain(`*${alert.title}*`);

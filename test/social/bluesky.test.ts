@@ -2,7 +2,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { blueskyLength, createBlueskyChannel, partRkey, tid, type BlueskyChannel } from '../../src/channels/social/bluesky.js';
 import { BSKY_DID, BSKY_HANDLE, FakeBluesky } from '../fakes/bluesky.js';
 import { FakeImageHost, PNG_1X1 } from '../fakes/image-host.js';
-import { alertWithParts, deliveryError, exampleAlert, expectNothingCut, expectWellFormedThread, newContext, shortAlert, sleep, socialAccount } from './helpers.js';
+import {
+  alertWithParts,
+  deliveryError,
+  exampleAlert,
+  expectNothingCut,
+  expectWellFormedThread,
+  newContext,
+  shortAlert,
+  sleep,
+  socialAccount,
+} from './helpers.js';
 
 const TID = /^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/;
 
@@ -23,7 +33,13 @@ describe('Bluesky adapter against a fake PDS', () => {
 
   const channel = (options: Record<string, unknown> = {}, password = fake.password): BlueskyChannel =>
     createBlueskyChannel(
-      socialAccount({ id: 'bsky', provider: 'bluesky', baseUrl: fake.url, credentialsEnv: { identifier: 'BSKY_HANDLE', password: 'BSKY_APP_PASSWORD' }, options: { timeoutMs: 2000, ...options } }),
+      socialAccount({
+        id: 'bsky',
+        provider: 'bluesky',
+        baseUrl: fake.url,
+        credentialsEnv: { identifier: 'BSKY_HANDLE', password: 'BSKY_APP_PASSWORD' },
+        options: { timeoutMs: 2000, ...options },
+      }),
       { BSKY_HANDLE: BSKY_HANDLE, BSKY_APP_PASSWORD: password },
     );
 
@@ -53,7 +69,10 @@ describe('Bluesky adapter against a fake PDS', () => {
     const link = record.value.facets?.[0];
     expect(link?.features[0]).toEqual({ $type: 'app.bsky.richtext.facet#link', uri: alert.canonicalUrl });
     expect(Buffer.from(record.value.text).subarray(link!.index.byteStart, link!.index.byteEnd).toString()).toBe(alert.canonicalUrl);
-    expect(record.value.embed).toEqual({ $type: 'app.bsky.embed.external', external: { uri: alert.canonicalUrl, title: alert.title, description: alert.summary } });
+    expect(record.value.embed).toEqual({
+      $type: 'app.bsky.embed.external',
+      external: { uri: alert.canonicalUrl, title: alert.title, description: alert.summary },
+    });
     expect(first).toEqual({ id: record.uri, url: `https://bsky.app/profile/${BSKY_HANDLE}/post/${record.rkey}`, ref: { uri: record.uri, cid: record.cid } });
   });
 
@@ -98,7 +117,11 @@ describe('Bluesky adapter against a fake PDS', () => {
 
   it('on 429 reports rate-limited until ratelimit-reset, then posts', async () => {
     const reset = Math.floor(Date.now() / 1000) + 2;
-    fake.createScript.on(1, { status: 429, headers: { 'ratelimit-remaining': '0', 'ratelimit-reset': String(reset) }, body: { error: 'RateLimitExceeded', message: 'Rate Limit Exceeded' } });
+    fake.createScript.on(1, {
+      status: 429,
+      headers: { 'ratelimit-remaining': '0', 'ratelimit-reset': String(reset) },
+      body: { error: 'RateLimitExceeded', message: 'Rate Limit Exceeded' },
+    });
     const b = channel();
     const message = b.render(shortAlert());
     const err = await deliveryError(b.deliver(message, newContext()));

@@ -86,7 +86,11 @@ describe('Slack and Discord webhook formats against fakes', () => {
   });
 
   it('Discord: 204 without ?wait; 429 JSON retry_after is rate-limited; an unknown webhook is permanent', async () => {
-    const plain = await fetch(discord.hook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(discordPayload(shortAlert())) });
+    const plain = await fetch(discord.hook, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(discordPayload(shortAlert())),
+    });
     expect(plain.status).toBe(204);
     discord.script.on(1, {
       status: 429,

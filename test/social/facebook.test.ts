@@ -2,7 +2,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFacebookChannel, type FacebookChannel } from '../../src/channels/social/facebook.js';
 import { FakeFacebook, graphError, PAGE_ID } from '../fakes/facebook.js';
 import { FakeImageHost, PNG_1X1 } from '../fakes/image-host.js';
-import { alertWithParts, deliveryError, exampleAlert, expectNothingCut, expectWellFormedThread, newContext, shortAlert, sleep, socialAccount } from './helpers.js';
+import {
+  alertWithParts,
+  deliveryError,
+  exampleAlert,
+  expectNothingCut,
+  expectWellFormedThread,
+  newContext,
+  shortAlert,
+  sleep,
+  socialAccount,
+} from './helpers.js';
 
 describe('Facebook Page adapter against a fake Graph API', () => {
   let fake: FakeFacebook;
@@ -21,7 +31,13 @@ describe('Facebook Page adapter against a fake Graph API', () => {
 
   const channel = (options: Record<string, unknown> = {}, token = fake.pageToken): FacebookChannel =>
     createFacebookChannel(
-      socialAccount({ id: 'fb-page', provider: 'facebook', baseUrl: fake.url, credentialsEnv: { pageAccessToken: 'FB_PAGE_TOKEN' }, options: { pageId: PAGE_ID, timeoutMs: 2000, ...options } }),
+      socialAccount({
+        id: 'fb-page',
+        provider: 'facebook',
+        baseUrl: fake.url,
+        credentialsEnv: { pageAccessToken: 'FB_PAGE_TOKEN' },
+        options: { pageId: PAGE_ID, timeoutMs: 2000, ...options },
+      }),
       { FB_PAGE_TOKEN: token },
     );
 
@@ -82,7 +98,11 @@ describe('Facebook Page adapter against a fake Graph API', () => {
     const message = fb.render(shortAlert());
     fake.postScript.on(1, {
       status: 400,
-      headers: { 'x-business-use-case-usage': JSON.stringify({ [PAGE_ID]: [{ type: 'pages', call_count: 100, total_cputime: 20, total_time: 30, estimated_time_to_regain_access: 2 }] }) },
+      headers: {
+        'x-business-use-case-usage': JSON.stringify({
+          [PAGE_ID]: [{ type: 'pages', call_count: 100, total_cputime: 20, total_time: 30, estimated_time_to_regain_access: 2 }],
+        }),
+      },
       body: graphError(32, '(#32) Page request limit reached'),
     });
     let err = await deliveryError(fb.deliver(message, newContext()));
@@ -167,6 +187,8 @@ describe('Facebook Page adapter against a fake Graph API', () => {
 
   it('validates options naming the field', () => {
     expect(() => channel({ pageId: 'my-page' })).toThrow(/social\.fb-page\.options\.pageId/);
-    expect(() => createFacebookChannel(socialAccount({ id: 'fb', provider: 'facebook', credentialsEnv: { pageAccessToken: 'T' } }), {})).toThrow(/social\.fb\.options\.pageId/);
+    expect(() => createFacebookChannel(socialAccount({ id: 'fb', provider: 'facebook', credentialsEnv: { pageAccessToken: 'T' } }), {})).toThrow(
+      /social\.fb\.options\.pageId/,
+    );
   });
 });

@@ -2,7 +2,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMastodonChannel, mastodonHtmlToText, mastodonLength, type MastodonChannel } from '../../src/channels/social/mastodon.js';
 import { FakeMastodon } from '../fakes/mastodon.js';
 import { FakeImageHost, PNG_1X1 } from '../fakes/image-host.js';
-import { alertWithParts, deliveryError, exampleAlert, expectNothingCut, expectWellFormedThread, newContext, shortAlert, sleep, socialAccount } from './helpers.js';
+import {
+  alertWithParts,
+  deliveryError,
+  exampleAlert,
+  expectNothingCut,
+  expectWellFormedThread,
+  newContext,
+  shortAlert,
+  sleep,
+  socialAccount,
+} from './helpers.js';
 
 describe('Mastodon adapter against a fake instance', () => {
   let fake: FakeMastodon;
@@ -21,7 +31,13 @@ describe('Mastodon adapter against a fake instance', () => {
 
   const channel = (options: Record<string, unknown> = {}, token = fake.token): MastodonChannel =>
     createMastodonChannel(
-      socialAccount({ id: 'masto', provider: 'mastodon', baseUrl: fake.url, credentialsEnv: { accessToken: 'MASTODON_TOKEN' }, options: { timeoutMs: 2000, ...options } }),
+      socialAccount({
+        id: 'masto',
+        provider: 'mastodon',
+        baseUrl: fake.url,
+        credentialsEnv: { accessToken: 'MASTODON_TOKEN' },
+        options: { timeoutMs: 2000, ...options },
+      }),
       { MASTODON_TOKEN: token },
     );
 
@@ -94,7 +110,11 @@ describe('Mastodon adapter against a fake instance', () => {
 
   it('on 429 reports rate-limited until X-RateLimit-Reset, then posts', async () => {
     const reset = new Date(Math.ceil(Date.now() / 1000) * 1000 + 2000);
-    fake.statusScript.on(1, { status: 429, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset.toISOString() }, body: { error: 'Too many requests' } });
+    fake.statusScript.on(1, {
+      status: 429,
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset.toISOString() },
+      body: { error: 'Too many requests' },
+    });
     const m = channel();
     const message = m.render(shortAlert());
     const err = await deliveryError(m.deliver(message, newContext()));
@@ -170,8 +190,12 @@ describe('Mastodon adapter against a fake instance', () => {
   });
 
   it('needs baseUrl and an access token name', () => {
-    expect(() => createMastodonChannel(socialAccount({ id: 'masto', provider: 'mastodon', credentialsEnv: { accessToken: 'T' } }), {})).toThrow(/social\.masto\.baseUrl/);
-    expect(() => createMastodonChannel(socialAccount({ id: 'masto', provider: 'mastodon', baseUrl: 'https://m.example' }), {})).toThrow(/social\.masto\.credentialsEnv\.accessToken/);
+    expect(() => createMastodonChannel(socialAccount({ id: 'masto', provider: 'mastodon', credentialsEnv: { accessToken: 'T' } }), {})).toThrow(
+      /social\.masto\.baseUrl/,
+    );
+    expect(() => createMastodonChannel(socialAccount({ id: 'masto', provider: 'mastodon', baseUrl: 'https://m.example' }), {})).toThrow(
+      /social\.masto\.credentialsEnv\.accessToken/,
+    );
     expect(() => channel({ visibility: 'everyone' })).toThrow(/social\.masto\.options\.visibility/);
   });
 });

@@ -37,7 +37,13 @@ describe('Telegram adapter against a fake Bot API', () => {
 
   const channel = (options: Record<string, unknown> = {}, token = fake.token): TelegramChannel =>
     createTelegramChannel(
-      socialAccount({ id: 'tg', provider: 'telegram', baseUrl: fake.url, credentialsEnv: { botToken: 'TELEGRAM_BOT_TOKEN' }, options: { chatId: '@tocsin_test', timeoutMs: 2000, ...options } }),
+      socialAccount({
+        id: 'tg',
+        provider: 'telegram',
+        baseUrl: fake.url,
+        credentialsEnv: { botToken: 'TELEGRAM_BOT_TOKEN' },
+        options: { chatId: '@tocsin_test', timeoutMs: 2000, ...options },
+      }),
       { TELEGRAM_BOT_TOKEN: token },
     );
 
@@ -102,7 +108,10 @@ describe('Telegram adapter against a fake Bot API', () => {
   });
 
   it('on 429 honours retry_after (2 seconds), then posts', async () => {
-    fake.sendScript.on(1, { status: 429, body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 2', parameters: { retry_after: 2 } } });
+    fake.sendScript.on(1, {
+      status: 429,
+      body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 2', parameters: { retry_after: 2 } },
+    });
     const t = channel();
     const message = t.render(shortAlert());
     const before = Date.now();

@@ -52,7 +52,11 @@ describe('thread splitting', () => {
   });
 
   it('puts firstSuffix in the first part, honours breakBefore and per-part limits', () => {
-    const parts = splitThread(['Alpha beta.', { text: 'Link: https://e.org', breakBefore: true }], { length: len, limit: (i) => (i === 0 ? 30 : 100), firstSuffix: 'FIRST' });
+    const parts = splitThread(['Alpha beta.', { text: 'Link: https://e.org', breakBefore: true }], {
+      length: len,
+      limit: (i) => (i === 0 ? 30 : 100),
+      firstSuffix: 'FIRST',
+    });
     expect(parts).toEqual(['Alpha beta.\n\nFIRST 1/2', 'Link: https://e.org 2/2']);
   });
 

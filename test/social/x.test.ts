@@ -36,7 +36,10 @@ describe('X adapter against a fake X API', () => {
   });
 
   const channel = (options: Record<string, unknown> = {}, env: Record<string, string> = ENV): XChannel =>
-    createXChannel(socialAccount({ id: 'x-main', provider: 'x', baseUrl: fake.url, credentialsEnv: OAUTH1_NAMES, options: { timeoutMs: 2000, ...options } }), env);
+    createXChannel(
+      socialAccount({ id: 'x-main', provider: 'x', baseUrl: fake.url, credentialsEnv: OAUTH1_NAMES, options: { timeoutMs: 2000, ...options } }),
+      env,
+    );
 
   it('posts a short alert as one post with OAuth 1.0a, the link once', async () => {
     const x = channel();
@@ -99,7 +102,12 @@ describe('X adapter against a fake X API', () => {
     expect(message.parts[0].media).toEqual({ url: images.image(), alt: alert.image?.alt });
     await x.deliver(message, newContext());
     expect(fake.requests).toEqual(
-      expect.arrayContaining(['POST /2/media/upload/initialize', expect.stringMatching(/append$/), expect.stringMatching(/finalize$/), 'POST /2/media/metadata']),
+      expect.arrayContaining([
+        'POST /2/media/upload/initialize',
+        expect.stringMatching(/append$/),
+        expect.stringMatching(/finalize$/),
+        'POST /2/media/metadata',
+      ]),
     );
     const [media] = [...fake.media.values()];
     expect(Buffer.concat(media.segments).equals(PNG_1X1)).toBe(true);
@@ -117,7 +125,9 @@ describe('X adapter against a fake X API', () => {
     expect(first.ref?.warning).toMatch(/image left out: .*404/);
     // With imageRequired the delivery fails instead.
     const strict = channel({ imageRequired: true });
-    const err = await deliveryError(strict.deliver(strict.render(shortAlert({ title: 'Other', image: { url: `${images.url}/media/gone.png`, alt: 'x' } })), newContext()));
+    const err = await deliveryError(
+      strict.deliver(strict.render(shortAlert({ title: 'Other', image: { url: `${images.url}/media/gone.png`, alt: 'x' } })), newContext()),
+    );
     expect(err.kind).toBe('permanent');
   });
 
@@ -143,7 +153,11 @@ describe('X adapter against a fake X API', () => {
     const dayReset = Math.floor(Date.now() / 1000) + 3600;
     fake.tweetScript.on(1, {
       status: 429,
-      headers: { 'x-rate-limit-reset': String(Math.floor(Date.now() / 1000) + 60), 'x-user-limit-24hour-remaining': '0', 'x-user-limit-24hour-reset': String(dayReset) },
+      headers: {
+        'x-rate-limit-reset': String(Math.floor(Date.now() / 1000) + 60),
+        'x-user-limit-24hour-remaining': '0',
+        'x-user-limit-24hour-reset': String(dayReset),
+      },
       body: { title: 'Too Many Requests', status: 429 },
     });
     const x = channel();
@@ -203,7 +217,10 @@ describe('X adapter against a fake X API', () => {
   });
 
   it('402 (credits exhausted) is permanent', async () => {
-    fake.tweetScript.on(1, { status: 402, body: { title: 'Payment Required', detail: 'Your enrolled account does not have any credits.', type: 'about:blank', status: 402 } });
+    fake.tweetScript.on(1, {
+      status: 402,
+      body: { title: 'Payment Required', detail: 'Your enrolled account does not have any credits.', type: 'about:blank', status: 402 },
+    });
     const x = channel();
     const err = await deliveryError(x.deliver(x.render(shortAlert()), newContext()));
     expect(err.kind).toBe('permanent');
@@ -250,7 +267,9 @@ describe('X adapter against a fake X API', () => {
       const refresh = fake.enableOAuth2('client-1', 'client-secret-1');
       const store = new MemoryTokenStore();
       const env = { X_CLIENT_ID: 'client-1', X_CLIENT_SECRET: 'client-secret-1', X_REFRESH_TOKEN: refresh };
-      const x = createXChannel(socialAccount({ id: 'x-oauth2', provider: 'x', baseUrl: fake.url, credentialsEnv: NAMES, options: { timeoutMs: 2000 } }), env, { tokenStore: store });
+      const x = createXChannel(socialAccount({ id: 'x-oauth2', provider: 'x', baseUrl: fake.url, credentialsEnv: NAMES, options: { timeoutMs: 2000 } }), env, {
+        tokenStore: store,
+      });
       const message = x.render(shortAlert());
       await x.deliver(message, newContext());
       expect(fake.refreshCount).toBe(1);
@@ -283,7 +302,9 @@ describe('X adapter against a fake X API', () => {
   it('rejects unknown or invalid options naming the field', () => {
     expect(() => channel({ linkPlacement: 'middle' })).toThrow(/social\.x-main\.options\.linkPlacement/);
     expect(() => channel({ colour: 'red' })).toThrow(/social\.x-main\.options\.colour/);
-    expect(() => createXChannel(socialAccount({ id: 'x-bad', provider: 'x', credentialsEnv: { appKey: 'A' } }), {})).toThrow(/social\.x-bad\.credentialsEnv\.appSecret/);
+    expect(() => createXChannel(socialAccount({ id: 'x-bad', provider: 'x', credentialsEnv: { appKey: 'A' } }), {})).toThrow(
+      /social\.x-bad\.credentialsEnv\.appSecret/,
+    );
   });
 });
 

@@ -23,7 +23,25 @@ process.env.TEST_POSTMARK_AUTH = POSTMARK_AUTH;
 process.env.TEST_MAILGUN_KEY = MAILGUN_KEY;
 
 const dir = mkdtempSync(join(tmpdir(), 'tocsin-sns-'));
-execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=sns.test.local', '-days', '2'], { stdio: 'ignore' });
+execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    join(dir, 'key.pem'),
+    '-out',
+    join(dir, 'cert.pem'),
+    '-subj',
+    '/CN=sns.test.local',
+    '-days',
+    '2',
+  ],
+  { stdio: 'ignore' },
+);
 const KEY = readFileSync(join(dir, 'key.pem'), 'utf8');
 const CERT = readFileSync(join(dir, 'cert.pem'), 'utf8');
 
@@ -55,7 +73,15 @@ describe('bounce and complaint webhooks', () => {
     await new Promise((r) => certServer.close(r));
   });
 
-  const subscriber = async (email: string) => (await seedSubscribers(h.ctx, 1, () => ({ countries: '*', minLevel: 'all' }), () => email))[0];
+  const subscriber = async (email: string) =>
+    (
+      await seedSubscribers(
+        h.ctx,
+        1,
+        () => ({ countries: '*', minLevel: 'all' }),
+        () => email,
+      )
+    )[0];
   const status = async (id: number) => (await h.ctx.subscribers.get(id))?.status;
 
   function sns(message: object | string, overrides: Partial<SnsEnvelope> = {}, version: '1' | '2' = '2'): SnsEnvelope {
@@ -70,13 +96,28 @@ describe('bounce and complaint webhooks', () => {
       SigningCertURL: `${certBase}/SimpleNotificationService-test.pem`,
       ...overrides,
     };
-    envelope.Signature = createSign(version === '2' ? 'RSA-SHA256' : 'RSA-SHA1').update(snsStringToSign(envelope)).sign(KEY, 'base64');
+    envelope.Signature = createSign(version === '2' ? 'RSA-SHA256' : 'RSA-SHA1')
+      .update(snsStringToSign(envelope))
+      .sign(KEY, 'base64');
     return envelope;
   }
-  const sesBounce = (email: string, bounceType = 'Permanent') => ({ notificationType: 'Bounce', bounce: { bounceType, bounceSubType: 'General', bouncedRecipients: [{ emailAddress: email }] }, mail: {} });
-  const sesComplaint = (email: string) => ({ notificationType: 'Complaint', complaint: { complainedRecipients: [{ emailAddress: email }], complaintFeedbackType: 'abuse' }, mail: {} });
+  const sesBounce = (email: string, bounceType = 'Permanent') => ({
+    notificationType: 'Bounce',
+    bounce: { bounceType, bounceSubType: 'General', bouncedRecipients: [{ emailAddress: email }] },
+    mail: {},
+  });
+  const sesComplaint = (email: string) => ({
+    notificationType: 'Complaint',
+    complaint: { complainedRecipients: [{ emailAddress: email }], complaintFeedbackType: 'abuse' },
+    mail: {},
+  });
   // SNS posts JSON as text/plain.
-  const postSns = (body: unknown) => fetch(`${h.base}/api/webhooks/bounces/ses`, { method: 'POST', headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'Notification' }, body: JSON.stringify(body) });
+  const postSns = (body: unknown) =>
+    fetch(`${h.base}/api/webhooks/bounces/ses`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'Notification' },
+      body: JSON.stringify(body),
+    });
 
   it('SES: refuses a bad signature, a foreign topic and a certificate off the SNS hosts, changing nothing', async () => {
     const id = await subscriber('ses-victim@example.org');
@@ -85,7 +126,9 @@ describe('bounce and complaint webhooks', () => {
     tampered.Message = JSON.stringify(sesBounce('ses-victim@example.org', 'Permanent')).replace('General', 'Suppressed');
     const forged = { ...sns(sesBounce('ses-victim@example.org')), Signature: Buffer.alloc(256, 1).toString('base64') };
     const foreignTopic = sns(sesBounce('ses-victim@example.org'), { TopicArn: 'arn:aws:sns:eu-west-1:999999999999:attacker' });
-    const offHost = sns(sesBounce('ses-victim@example.org'), { SigningCertURL: `${certBase.replace('127.0.0.1', 'localhost')}/SimpleNotificationService-test.pem` });
+    const offHost = sns(sesBounce('ses-victim@example.org'), {
+      SigningCertURL: `${certBase.replace('127.0.0.1', 'localhost')}/SimpleNotificationService-test.pem`,
+    });
     const old = sns(sesBounce('ses-victim@example.org'), { Timestamp: new Date(Date.now() - 2 * 24 * 3600_000).toISOString() });
     const hitsBefore = certHits.length;
     for (const [name, body] of Object.entries({ tampered, forged, foreignTopic, offHost, old })) {
@@ -100,8 +143,16 @@ describe('bounce and complaint webhooks', () => {
   });
 
   it('SES: confirms its SNS subscription, and a signed hard bounce or complaint suppresses', async () => {
-    const confirmation = sns('You have chosen to subscribe', { Type: 'SubscriptionConfirmation', SubscribeURL: `${certBase}/confirm-subscription?Token=abc`, Token: 'abc' });
-    const confirmed = await fetch(`${h.base}/api/webhooks/bounces`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-amz-sns-message-type': 'SubscriptionConfirmation' }, body: JSON.stringify(confirmation) });
+    const confirmation = sns('You have chosen to subscribe', {
+      Type: 'SubscriptionConfirmation',
+      SubscribeURL: `${certBase}/confirm-subscription?Token=abc`,
+      Token: 'abc',
+    });
+    const confirmed = await fetch(`${h.base}/api/webhooks/bounces`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'x-amz-sns-message-type': 'SubscriptionConfirmation' },
+      body: JSON.stringify(confirmation),
+    });
     expect(await confirmed.json()).toEqual({ confirmed: true });
     expect(certHits).toContain('/confirm-subscription?Token=abc');
 
@@ -139,7 +190,11 @@ describe('bounce and complaint webhooks', () => {
     expect(await status(id)).toBe('bounced');
 
     const spam = await subscriber('pm-spam@example.org');
-    await postJson(`${h.base}/api/webhooks/bounces`, { RecordType: 'SpamComplaint', ID: 77, Type: 'SpamComplaint', TypeCode: 512, Email: 'pm-spam@example.org' }, basic(POSTMARK_AUTH));
+    await postJson(
+      `${h.base}/api/webhooks/bounces`,
+      { RecordType: 'SpamComplaint', ID: 77, Type: 'SpamComplaint', TypeCode: 512, Email: 'pm-spam@example.org' },
+      basic(POSTMARK_AUTH),
+    );
     expect(await status(spam)).toBe('complained');
   });
 
@@ -148,7 +203,9 @@ describe('bounce and complaint webhooks', () => {
     const signed = (event: object, options: { key?: string; timestamp?: number } = {}) => {
       const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
       const token = randomUUID().replace(/-/g, '');
-      const signature = createHmac('sha256', options.key ?? MAILGUN_KEY).update(timestamp + token).digest('hex');
+      const signature = createHmac('sha256', options.key ?? MAILGUN_KEY)
+        .update(timestamp + token)
+        .digest('hex');
       return { signature: { timestamp, token, signature }, 'event-data': event };
     };
     const id = await subscriber('mg-hard@example.org');
@@ -230,11 +287,27 @@ describe('RFC 3464 delivery status notifications', () => {
     const report = parseDsn(DSN('gone@example.com'));
     expect(report.reportingMta).toBe('mx.example.net');
     expect(report.recipients).toEqual([
-      { finalRecipient: 'gone@example.com', originalRecipient: 'gone@example.com', action: 'failed', status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in virtual mailbox table', kind: 'hard' },
+      {
+        finalRecipient: 'gone@example.com',
+        originalRecipient: 'gone@example.com',
+        action: 'failed',
+        status: '5.1.1',
+        diagnosticCode: 'smtp; 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in virtual mailbox table',
+        kind: 'hard',
+      },
       { finalRecipient: 'slow@example.com', action: 'delayed', status: '4.4.1', kind: null },
     ]);
     const status = 'Reporting-MTA: dns; mx\r\n\r\nFinal-Recipient: rfc822; soft@example.com\r\nAction: failed\r\nStatus: 4.2.2\r\n';
-    const encoded = ['Content-Type: multipart/report; report-type=delivery-status; boundary=x', '', '--x', 'Content-Type: message/delivery-status', 'Content-Transfer-Encoding: base64', '', Buffer.from(status).toString('base64'), '--x--'].join('\r\n');
+    const encoded = [
+      'Content-Type: multipart/report; report-type=delivery-status; boundary=x',
+      '',
+      '--x',
+      'Content-Type: message/delivery-status',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from(status).toString('base64'),
+      '--x--',
+    ].join('\r\n');
     expect(parseDsn(encoded).recipients).toEqual([{ finalRecipient: 'soft@example.com', action: 'failed', status: '4.2.2', kind: 'soft' }]);
     expect(parseDsn(status).recipients[0].kind).toBe('soft');
     expect(() => parseDsn('Subject: hello\r\n\r\njust a letter')).toThrow(/no message\/delivery-status part/);
@@ -250,7 +323,12 @@ describe('RFC 3464 delivery status notifications', () => {
   });
 
   it('POST /api/webhooks/bounces/dsn (admin) suppresses a hard bounce; `tocsin bounces parse --apply` does the same from a file', async () => {
-    const [id] = await seedSubscribers(h.ctx, 1, () => ({ countries: '*', minLevel: 'all' }), () => 'dsn-gone@example.org');
+    const [id] = await seedSubscribers(
+      h.ctx,
+      1,
+      () => ({ countries: '*', minLevel: 'all' }),
+      () => 'dsn-gone@example.org',
+    );
     const url = `${h.base}/api/webhooks/bounces/dsn`;
     expect((await fetch(url, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: DSN('dsn-gone@example.org') })).status).toBe(401);
     const auth = { authorization: `Bearer ${h.ctx.config.secrets.adminToken}` };
@@ -260,11 +338,23 @@ describe('RFC 3464 delivery status notifications', () => {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'message/rfc822', ...auth }, body: DSN('dsn-gone@example.org') });
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body).toMatchObject({ received: 1, suppressed: 1, recipients: [{ recipient: 'ds***@ex***.org', action: 'failed', status: '5.1.1', kind: 'hard' }, { action: 'delayed', kind: null }] });
+    expect(body).toMatchObject({
+      received: 1,
+      suppressed: 1,
+      recipients: [
+        { recipient: 'ds***@ex***.org', action: 'failed', status: '5.1.1', kind: 'hard' },
+        { action: 'delayed', kind: null },
+      ],
+    });
     expect(JSON.stringify(body)).not.toContain('dsn-gone@example.org');
     expect((await h.ctx.subscribers.get(id))?.status).toBe('bounced');
 
-    const [cliId] = await seedSubscribers(h.ctx, 1, () => ({ countries: '*', minLevel: 'all' }), () => 'cli-gone@example.org');
+    const [cliId] = await seedSubscribers(
+      h.ctx,
+      1,
+      () => ({ countries: '*', minLevel: 'all' }),
+      () => 'cli-gone@example.org',
+    );
     const file = join(dir, 'bounce.eml');
     writeFileSync(file, DSN('cli-gone@example.org'));
     const applied = await runCli(['bounces', 'parse', file, '--apply'], cliEnv(h.ctx.config));

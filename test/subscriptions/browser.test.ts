@@ -39,7 +39,12 @@ function placeholderPng(width = 320, height = 180): Buffer {
   header.set([8, 2, 0, 0, 0], 8);
   const rows = Buffer.alloc((width * 3 + 1) * height);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) rows.set([90 + (y >> 2), 100 + (x >> 3), 110], y * (width * 3 + 1) + 1 + x * 3);
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 describe('subscribing in a browser', () => {
@@ -89,7 +94,7 @@ describe('subscribing in a browser', () => {
     expect((await h.ctx.subscribers.getByEmail('browser.reader@example.org'))?.status).toBe('pending');
     await page.getByRole('button', { name: 'Confirm subscription' }).click();
     await page.getByRole('heading', { name: 'You are subscribed' }).waitFor();
-    expect((await h.ctx.subscribers.getByEmail('browser.reader@example.org'))).toMatchObject({ status: 'confirmed', countries: ['KZ'], minLevel: 'warning' });
+    expect(await h.ctx.subscribers.getByEmail('browser.reader@example.org')).toMatchObject({ status: 'confirmed', countries: ['KZ'], minLevel: 'warning' });
 
     await page.getByRole('link', { name: 'Change countries, alert level or language' }).click();
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Your alert preferences');
@@ -99,7 +104,11 @@ describe('subscribing in a browser', () => {
     await page.getByLabel('Genocide Emergency only').check();
     await page.getByRole('button', { name: 'Save preferences' }).click();
     await page.getByText('Your preferences are saved.').waitFor();
-    expect(await h.ctx.subscribers.getByEmail('browser.reader@example.org')).toMatchObject({ status: 'confirmed', countries: ['KZ', 'UA'], minLevel: 'emergency' });
+    expect(await h.ctx.subscribers.getByEmail('browser.reader@example.org')).toMatchObject({
+      status: 'confirmed',
+      countries: ['KZ', 'UA'],
+      minLevel: 'emergency',
+    });
 
     // Ticking countries while "All countries" is chosen is refused with a clear message.
     await page.getByLabel('All countries').check();
@@ -127,7 +136,15 @@ describe('subscribing in a browser', () => {
     await page.screenshot({ path: `${OUT}alert-email-600.png`, fullPage: true });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(600);
     const text = await page.evaluate(() => document.body.innerText);
-    for (const expected of ['GENOCIDE EMERGENCY', 'Stage 4 of 10: Dehumanization', 'recommends', 'Read the full alert', 'Why you got this', 'Unsubscribe', '1 Example Street, Springfield']) {
+    for (const expected of [
+      'GENOCIDE EMERGENCY',
+      'Stage 4 of 10: Dehumanization',
+      'recommends',
+      'Read the full alert',
+      'Why you got this',
+      'Unsubscribe',
+      '1 Example Street, Springfield',
+    ]) {
       expect(text.toUpperCase()).toContain(expected.toUpperCase());
     }
     expect(await page.getAttribute('img[alt^="Soldiers in a line"]', 'alt')).toBeTruthy();

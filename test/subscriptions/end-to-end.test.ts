@@ -31,7 +31,12 @@ describe('email subscription, end to end', () => {
   it('subscribe, confirm through the page, receive an alert, one-click unsubscribe, receive nothing more', async () => {
     const reader = 'amina.reader@example.org';
     // A second, already confirmed subscriber shows that the second alert really went out.
-    await seedSubscribers(h.ctx, 1, () => ({ countries: ['KZ'], minLevel: 'all' }), () => 'witness@example.org');
+    await seedSubscribers(
+      h.ctx,
+      1,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      () => 'witness@example.org',
+    );
 
     // 1. The hosted form.
     const page = await fetch(`${h.base}/subscribe`);
@@ -40,7 +45,14 @@ describe('email subscription, end to end', () => {
     expect(html).toContain('<label for="email">Email address</label>');
     expect(html).toContain('value="KZ"');
 
-    const posted = await postForm(`${h.base}/subscribe`, { email: reader, scope: 'some', countries: ['KZ', 'UA'], level: 'warning', language: 'en', website: '' });
+    const posted = await postForm(`${h.base}/subscribe`, {
+      email: reader,
+      scope: 'some',
+      countries: ['KZ', 'UA'],
+      level: 'warning',
+      language: 'en',
+      website: '',
+    });
     expect(posted.status).toBe(303);
     expect(posted.headers.get('location')).toBe('/subscribe/check-email');
     const check = await fetch(`${h.base}/subscribe/check-email`);
@@ -131,7 +143,12 @@ describe('email subscription, end to end', () => {
   it('an unsubscribe takes effect for a batch that is already queued', async () => {
     await workers?.close();
     workers = startWorkers(h.ctx, new Map(), { queues: [QUEUE.publish] });
-    const [keep, leave] = await seedSubscribers(h.ctx, 2, () => ({ countries: ['SD'], minLevel: 'all' }), (i) => `queued${i}@example.org`);
+    const [keep, leave] = await seedSubscribers(
+      h.ctx,
+      2,
+      () => ({ countries: ['SD'], minLevel: 'all' }),
+      (i) => `queued${i}@example.org`,
+    );
     const alert = await storeAlert(h.ctx, { level: 'warning', countries: ['SD'], title: 'Queued batch: Sudan' });
     await publishAlert(h.ctx, alert.id);
     await waitFor(async () => ((await h.ctx.queues.get(QUEUE.email).getJobCounts('waiting')).waiting > 0 ? true : undefined), 'the email batch to be queued');

@@ -38,14 +38,34 @@ describe('subscribe answers do not reveal who is subscribed', () => {
     expect((await postJson(`${h.base}/api/subscribe`, { email: ADDRESSES.pending, countries: '*', level: 'all' })).status).toBe(202);
     await waitForMail(h.smtp, ADDRESSES.pending, /Confirm/);
     h.smtp.received.length = 0;
-    await seedSubscribers(ctx, 1, () => ({ countries: ['KZ'], minLevel: 'all' }), () => ADDRESSES.confirmed);
-    const [left] = await seedSubscribers(ctx, 1, () => ({ countries: ['KZ'], minLevel: 'all' }), () => ADDRESSES.unsubscribed);
+    await seedSubscribers(
+      ctx,
+      1,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      () => ADDRESSES.confirmed,
+    );
+    const [left] = await seedSubscribers(
+      ctx,
+      1,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      () => ADDRESSES.unsubscribed,
+    );
     await ctx.subscribers.update(left, { status: 'unsubscribed' });
     await suppress(ctx, ADDRESSES.unsubscribed);
-    const [spam] = await seedSubscribers(ctx, 1, () => ({ countries: ['KZ'], minLevel: 'all' }), () => ADDRESSES.complained);
+    const [spam] = await seedSubscribers(
+      ctx,
+      1,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      () => ADDRESSES.complained,
+    );
     await ctx.subscribers.update(spam, { status: 'complained' });
     await suppress(ctx, ADDRESSES.complained);
-    await seedSubscribers(ctx, 1, () => ({ countries: ['KZ'], minLevel: 'all' }), () => ADDRESSES.erased);
+    await seedSubscribers(
+      ctx,
+      1,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      () => ADDRESSES.erased,
+    );
     await eraseSubscriber(ctx, ADDRESSES.erased);
   });
   afterAll(async () => {
@@ -66,7 +86,9 @@ describe('subscribe answers do not reveal who is subscribed', () => {
       expect(forms[kind], kind).toEqual(forms.new);
     }
     // Case and spaces change nothing either.
-    expect(await answer(await postJson(`${h.base}/api/subscribe`, { email: '  Already.In@Example.org ', countries: ['KZ'], level: 'warning' }))).toEqual(json.new);
+    expect(await answer(await postJson(`${h.base}/api/subscribe`, { email: '  Already.In@Example.org ', countries: ['KZ'], level: 'warning' }))).toEqual(
+      json.new,
+    );
 
     // Behind the identical answers: mail only where it is due, and at most one per address per window.
     await h.app.close();

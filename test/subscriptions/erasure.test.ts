@@ -35,7 +35,12 @@ describe('erasing a subscriber', () => {
       cursor = next;
       for (const key of keys) {
         if (key.toLowerCase().includes(address)) found.push(`key name ${key}`);
-        if (JSON.stringify(await dumpKey(h.ctx, key)).toLowerCase().includes(address)) found.push(`value of ${key}`);
+        if (
+          JSON.stringify(await dumpKey(h.ctx, key))
+            .toLowerCase()
+            .includes(address)
+        )
+          found.push(`value of ${key}`);
       }
     } while (cursor !== '0');
     return found;
@@ -54,7 +59,12 @@ describe('erasing a subscriber', () => {
     // The receiving server quotes the address back, first in a transient refusal (the queue
     // job's failure), then in a permanent one (the ledger and the alert's event stream).
     let attempts = 0;
-    h.smtp.behaviour.rejectRecipient = (rcpt) => (rcpt.toLowerCase() === address ? (++attempts === 1 ? { code: 451, message: `4.2.0 <${rcpt}> try again later` } : { code: 550, message: `5.1.1 <${rcpt}> mailbox unavailable` }) : undefined);
+    h.smtp.behaviour.rejectRecipient = (rcpt) =>
+      rcpt.toLowerCase() === address
+        ? ++attempts === 1
+          ? { code: 451, message: `4.2.0 <${rcpt}> try again later` }
+          : { code: 550, message: `5.1.1 <${rcpt}> mailbox unavailable` }
+        : undefined;
     const alert = await storeAlert(h.ctx, { level: 'warning', countries: ['KZ'] });
     await publishAlert(h.ctx, alert.id);
     await waitFor(async () => {
@@ -70,10 +80,18 @@ describe('erasing a subscriber', () => {
 
     const unauthorised = await postJson(`${h.base}/api/subscribers/erase`, { email: address });
     expect(unauthorised.status).toBe(401);
-    const invalid = await postJson(`${h.base}/api/subscribers/erase`, { email: 'erase.me@example.org\r\nBcc: x@example.org' }, { authorization: `Bearer ${h.ctx.config.secrets.adminToken}` });
+    const invalid = await postJson(
+      `${h.base}/api/subscribers/erase`,
+      { email: 'erase.me@example.org\r\nBcc: x@example.org' },
+      { authorization: `Bearer ${h.ctx.config.secrets.adminToken}` },
+    );
     expect(invalid.status).toBe(400);
     expect(await invalid.json()).toMatchObject({ code: 'TOCSIN_ERR_EMAIL_INVALID', error: 'Invalid email address: email: must not contain line breaks' });
-    const res = await postJson(`${h.base}/api/subscribers/erase`, { email: 'ERASE.me@example.org' }, { authorization: `Bearer ${h.ctx.config.secrets.adminToken}` });
+    const res = await postJson(
+      `${h.base}/api/subscribers/erase`,
+      { email: 'ERASE.me@example.org' },
+      { authorization: `Bearer ${h.ctx.config.secrets.adminToken}` },
+    );
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body).toMatchObject({ erased: true, found: true });

@@ -55,7 +55,14 @@ export async function startHarness(name: string, overrides: Record<string, unkno
       closed = true;
       // Queues opened by other plugins (Bull Board) finish connecting before Redis is closed;
       // otherwise BullMQ reports "Connection is closed" as an unhandled rejection.
-      await Promise.all(queueNames(ctx).map((name) => ctx.queues.get(name).waitUntilReady().catch(() => undefined)));
+      await Promise.all(
+        queueNames(ctx).map((name) =>
+          ctx.queues
+            .get(name)
+            .waitUntilReady()
+            .catch(() => undefined),
+        ),
+      );
       await dropPrefix(ctx);
       await ctx.close();
       await smtp.stop();
@@ -90,11 +97,21 @@ export const form = (fields: Record<string, string | string[]>): string => {
 };
 
 export function postForm(url: string, fields: Record<string, string | string[]> | string): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: typeof fields === 'string' ? fields : form(fields), redirect: 'manual' });
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: typeof fields === 'string' ? fields : form(fields),
+    redirect: 'manual',
+  });
 }
 
 export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body), redirect: 'manual' });
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    redirect: 'manual',
+  });
 }
 
 /**
@@ -135,5 +152,8 @@ export async function dumpKey(ctx: Context, key: string): Promise<unknown> {
 /** A header as sent (mailparser folds List-* headers into one parsed object). */
 export function rawHeader(mail: ParsedMail, name: string): string | undefined {
   const line = mail.headerLines.find((h) => h.key === name.toLowerCase())?.line;
-  return line?.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+  return line
+    ?.slice(line.indexOf(':') + 1)
+    .replace(/\r?\n[ \t]+/g, ' ')
+    .trim();
 }

@@ -24,7 +24,12 @@ describe('hostile input', () => {
 
   it('HTML and script in form fields come back escaped, never as markup', async () => {
     const before = await snapshot(h.ctx);
-    const res = await postForm(`${h.base}/subscribe`, { email: '"><script>alert(1)</script>', scope: 'some', countries: ['"><img src=x onerror=alert(2)>', 'KZ'], level: '<b>emergency</b>' });
+    const res = await postForm(`${h.base}/subscribe`, {
+      email: '"><script>alert(1)</script>',
+      scope: 'some',
+      countries: ['"><img src=x onerror=alert(2)>', 'KZ'],
+      level: '<b>emergency</b>',
+    });
     expect(res.status).toBe(400);
     const html = await res.text();
     expect(html).not.toContain('<script>alert(1)');
@@ -38,8 +43,18 @@ describe('hostile input', () => {
     expect(await snapshot(h.ctx)).toEqual(before);
 
     // Preferences: the same.
-    const [id] = await seedSubscribers(h.ctx, 1, () => ({ countries: ['KZ'], minLevel: 'all' }), () => 'prefs@example.org');
-    const prefs = await postForm(`${h.base}/preferences/${tokenFor(h.ctx.secret, 'preferences', id)}`, { scope: 'some', countries: '<svg onload=alert(3)>', level: 'all', language: 'en' });
+    const [id] = await seedSubscribers(
+      h.ctx,
+      1,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      () => 'prefs@example.org',
+    );
+    const prefs = await postForm(`${h.base}/preferences/${tokenFor(h.ctx.secret, 'preferences', id)}`, {
+      scope: 'some',
+      countries: '<svg onload=alert(3)>',
+      level: 'all',
+      language: 'en',
+    });
     expect(prefs.status).toBe(400);
     expect(await prefs.text()).not.toContain('<svg');
     expect(await h.ctx.subscribers.get(id)).toMatchObject({ countries: ['KZ'] });
@@ -49,13 +64,22 @@ describe('hostile input', () => {
     const before = await snapshot(h.ctx);
     const res = await postJson(`${h.base}/api/subscribe`, { email: 'victim@example.org\r\nBcc: everyone@example.org', countries: ['KZ'], level: 'all' });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ statusCode: 400, code: 'TOCSIN_ERR_EMAIL_INVALID', error: 'Invalid email address: email: must not contain line breaks' });
+    expect(await res.json()).toEqual({
+      statusCode: 400,
+      code: 'TOCSIN_ERR_EMAIL_INVALID',
+      error: 'Invalid email address: email: must not contain line breaks',
+    });
     const formRes = await postForm(`${h.base}/subscribe`, { email: 'victim@example.org\nBcc: everyone@example.org', scope: 'all', level: 'all' });
     expect(formRes.status).toBe(400);
     expect(await formRes.text()).toContain('must not contain line breaks');
     // Other mistakes name their field too.
     const several = await postJson(`${h.base}/api/subscribe`, { email: 'ok@example.org', countries: ['XX'], level: 'severe', admin: true });
-    expect(await several.json()).toMatchObject({ code: 'TOCSIN_ERR_BODY_INVALID', error: expect.stringMatching(/countries: must be an ISO 3166-1 alpha-2 code.*level: must be one of all, watch, warning, emergency.*Unrecognized key: "admin"/) });
+    expect(await several.json()).toMatchObject({
+      code: 'TOCSIN_ERR_BODY_INVALID',
+      error: expect.stringMatching(
+        /countries: must be an ISO 3166-1 alpha-2 code.*level: must be one of all, watch, warning, emergency.*Unrecognized key: "admin"/,
+      ),
+    });
     const notJson = await postJson(`${h.base}/api/subscribe`, '{"email": ');
     expect(notJson.status).toBe(400);
     const array = await postJson(`${h.base}/api/subscribe`, [1, 2]);
@@ -79,7 +103,11 @@ describe('oversize bodies', () => {
     const big = 'x'.repeat(40_000);
     const api = await postJson(`${h.base}/api/subscribe`, { email: 'big@example.org', countries: ['KZ'], level: 'all', padding: big });
     expect(api.status).toBe(413);
-    expect(await api.json()).toEqual({ statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE', error: 'Request body is too large: at most 16384 bytes are accepted here' });
+    expect(await api.json()).toEqual({
+      statusCode: 413,
+      code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+      error: 'Request body is too large: at most 16384 bytes are accepted here',
+    });
     const page = await postForm(`${h.base}/subscribe`, { email: 'big@example.org', scope: 'all', level: 'all', website: big });
     expect(page.status).toBe(413);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
@@ -122,7 +150,10 @@ describe('rate limits', () => {
     const perAddress = await ask('one@example.org');
     expect(perAddress.status).toBe(429);
     expect(perAddress.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(await perAddress.json()).toMatchObject({ code: 'TOCSIN_ERR_RATE_LIMITED', error: expect.stringMatching(/^Too many requests: too many subscription requests for this address; try again in 10 minutes$/) });
+    expect(await perAddress.json()).toMatchObject({
+      code: 'TOCSIN_ERR_RATE_LIMITED',
+      error: expect.stringMatching(/^Too many requests: too many subscription requests for this address; try again in 10 minutes$/),
+    });
     expect((await ask('two@example.org')).status).toBe(202);
     const perIp = await ask('three@example.org');
     expect(perIp.status).toBe(429);

@@ -17,7 +17,12 @@ describe('pending subscriptions expire', () => {
   });
 
   it('an unconfirmed request is deleted once its link has expired; confirmed people are untouched', async () => {
-    const [kept] = await seedSubscribers(h.ctx, 1, () => ({ countries: '*', minLevel: 'all' }), () => 'kept@example.org');
+    const [kept] = await seedSubscribers(
+      h.ctx,
+      1,
+      () => ({ countries: '*', minLevel: 'all' }),
+      () => 'kept@example.org',
+    );
     await postJson(`${h.base}/api/subscribe`, { email: 'never.confirmed@example.org', countries: ['KZ'], level: 'all' });
     const mail = await waitForMail(h.smtp, 'never.confirmed@example.org', /Confirm/);
     // A confirmed subscriber asking again has a pending request too, but keeps the subscription.
@@ -50,7 +55,11 @@ describe('export for migration', () => {
   });
 
   it('exports CSV with consent columns (API and CLI) that imports back', async () => {
-    await importSubscribers(h.ctx, Readable.from(['email,countries,level\n', 'a@example.org,KZ;UA,warning\n', 'b@example.org,*,all\n', 'gone@example.org,KZ,all\n']), 'petition-2021');
+    await importSubscribers(
+      h.ctx,
+      Readable.from(['email,countries,level\n', 'a@example.org,KZ;UA,warning\n', 'b@example.org,*,all\n', 'gone@example.org,KZ,all\n']),
+      'petition-2021',
+    );
     const goneId = (await h.ctx.subscribers.idByEmail('gone@example.org'))!;
     await h.ctx.subscribers.update(goneId, { status: 'unsubscribed' });
 
@@ -64,7 +73,18 @@ describe('export for migration', () => {
     expect(lines).toHaveLength(3);
     expect(lines[1]).toMatch(/^a@example\.org,KZ;UA,warning,confirmed,en,\d{4}-\d\d-\d\dT[^,]+,\d{4}-[^,]+,import:petition-2021,$/);
     expect(lines[2]).toMatch(/^b@example\.org,\*,all,confirmed,/);
-    expect(exportRow({ id: 9, email: 'c@example.org', countries: '*', minLevel: 'all', status: 'confirmed', language: 'en', createdAt: 0, consentSource: 'form, "hosted"' })).toBe('c@example.org,*,all,confirmed,en,,,"form, ""hosted""",');
+    expect(
+      exportRow({
+        id: 9,
+        email: 'c@example.org',
+        countries: '*',
+        minLevel: 'all',
+        status: 'confirmed',
+        language: 'en',
+        createdAt: 0,
+        consentSource: 'form, "hosted"',
+      }),
+    ).toBe('c@example.org,*,all,confirmed,en,,,"form, ""hosted""",');
     expect(csv).not.toContain('gone@example.org');
     expect(await (await fetch(`${h.base}/api/subscribers/export?status=all`, { headers: auth })).text()).toContain('gone@example.org,KZ,all,unsubscribed');
     expect((await fetch(`${h.base}/api/subscribers/export?status=nope`, { headers: auth })).status).toBe(400);

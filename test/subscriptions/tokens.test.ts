@@ -17,7 +17,12 @@ describe('links with bad tokens', () => {
 
   beforeAll(async () => {
     h = await startHarness('sub-tokens');
-    [confirmed] = await seedSubscribers(h.ctx, 1, () => ({ countries: ['KZ'], minLevel: 'all' }), () => 'confirmed@example.org');
+    [confirmed] = await seedSubscribers(
+      h.ctx,
+      1,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      () => 'confirmed@example.org',
+    );
     await postJson(`${h.base}/api/subscribe`, { email: 'pending@example.org', countries: ['KZ'], level: 'watch' });
     const mail = await waitForMail(h.smtp, 'pending@example.org', /Confirm/);
     pendingToken = linkIn(mail, '/subscribe/confirm/').split('/').pop()!;
@@ -110,7 +115,10 @@ describe('links with bad tokens', () => {
     expect(replay.status).toBe(410);
     expect((await h.ctx.subscribers.get(pending.s))?.status).toBe('unsubscribed');
 
-    const prefs = await postForm(`${h.base}/preferences/${tokenFor(h.ctx.secret, 'preferences', confirmed)}`, 'scope=some&countries=SD&level=emergency&language=en');
+    const prefs = await postForm(
+      `${h.base}/preferences/${tokenFor(h.ctx.secret, 'preferences', confirmed)}`,
+      'scope=some&countries=SD&level=emergency&language=en',
+    );
     expect(prefs.status).toBe(200);
     expect(await h.ctx.subscribers.get(confirmed)).toMatchObject({ countries: ['SD'], minLevel: 'emergency' });
   });

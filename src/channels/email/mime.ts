@@ -115,7 +115,14 @@ export class MimeTemplate {
       '',
       '',
     ].join('\r\n');
-    return Buffer.concat([Buffer.from(personal, 'utf8'), this.textStart, ...renderSegments(this.text, p), this.htmlStart, ...renderSegments(this.html, p), this.end]);
+    return Buffer.concat([
+      Buffer.from(personal, 'utf8'),
+      this.textStart,
+      ...renderSegments(this.text, p),
+      this.htmlStart,
+      ...renderSegments(this.html, p),
+      this.end,
+    ]);
   }
 }
 

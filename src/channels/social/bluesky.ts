@@ -3,7 +3,15 @@ import { z } from 'zod';
 import { AtpAgent, RichText, XRPCError } from '@atproto/api';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import { DeliveryError, type AccountChannel, type DeliverContext, type HealthReport, type PostedPart, type RenderedMessage, type RenderedPart } from '../types.js';
+import {
+  DeliveryError,
+  type AccountChannel,
+  type DeliverContext,
+  type HealthReport,
+  type PostedPart,
+  type RenderedMessage,
+  type RenderedPart,
+} from '../types.js';
 import { deliveryErrorForNetwork } from '../http-errors.js';
 import {
   baseOptionsShape,
@@ -120,7 +128,9 @@ export class BlueskyChannel implements AccountChannel {
     const parts: RenderedPart[] = texts.map((text, i) => {
       const rt = new RichText({ text });
       rt.detectFacetsWithoutResolution();
-      const links = (rt.facets ?? []).flatMap((f) => f.features.filter((x) => x.$type === 'app.bsky.richtext.facet#link').map((x) => (x as { uri: string }).uri));
+      const links = (rt.facets ?? []).flatMap((f) =>
+        f.features.filter((x) => x.$type === 'app.bsky.richtext.facet#link').map((x) => (x as { uri: string }).uri),
+      );
       const card = i === 0 && !alert.image && this.options.linkCard && alert.canonicalUrl;
       return {
         text,
@@ -179,7 +189,8 @@ export class BlueskyChannel implements AccountChannel {
       } catch (err) {
         const e = mapBlueskyError(err, true);
         // A record already at this key: an earlier try went through. Take it if it is ours.
-        const existing = extra.rkey && e.kind === 'permanent' && e.options.status === 400 ? await this.recordAt(agent, did, extra.rkey).catch(() => undefined) : undefined;
+        const existing =
+          extra.rkey && e.kind === 'permanent' && e.options.status === 400 ? await this.recordAt(agent, did, extra.rkey).catch(() => undefined) : undefined;
         if (!existing || comparable(existing.text) !== comparable(part.text)) throw e;
         ref = existing.ref;
       }
@@ -207,7 +218,8 @@ export class BlueskyChannel implements AccountChannel {
       const res = await agent.com.atproto.repo.listRecords({ repo: did, collection: POST, limit: 30 });
       for (const r of res.data.records) {
         const value = r.value as { text?: string; reply?: { parent?: { uri?: string } } };
-        if (comparable(value.text ?? '') === comparable(part.text) && value.reply?.parent?.uri === parent) return this.postedPart(agent, { uri: r.uri, cid: r.cid });
+        if (comparable(value.text ?? '') === comparable(part.text) && value.reply?.parent?.uri === parent)
+          return this.postedPart(agent, { uri: r.uri, cid: r.cid });
       }
       return null;
     } catch {
@@ -255,7 +267,12 @@ export class BlueskyChannel implements AccountChannel {
   }
 
   private async imageEmbed(agent: AtpAgent, media: { url: string; alt: string }, signal?: AbortSignal): Promise<Record<string, unknown>> {
-    const image = await fetchImage(media.url, { maxBytes: BLUESKY_MAX_IMAGE_BYTES, timeoutMs: this.options.timeoutMs, signal, types: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] });
+    const image = await fetchImage(media.url, {
+      maxBytes: BLUESKY_MAX_IMAGE_BYTES,
+      timeoutMs: this.options.timeoutMs,
+      signal,
+      types: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'],
+    });
     try {
       const res = await agent.uploadBlob(new Uint8Array(image.bytes), { encoding: image.mediaType });
       return { $type: 'app.bsky.embed.images', images: [{ alt: media.alt, image: res.data.blob }] };
@@ -307,7 +324,14 @@ export function mapBlueskyError(err: unknown, mutating: boolean): DeliveryError 
     if (status === 429) {
       return new DeliveryError('rate-limited', reason, { status, retryAt: epochSecondsToMs(err.headers?.['ratelimit-reset']) ?? Date.now() + 5 * 60_000 });
     }
-    const credentialsError = ['AuthenticationRequired', 'ExpiredToken', 'InvalidToken', 'AccountTakedown', 'AccountDeactivated', 'AuthFactorTokenRequired'].includes(err.error);
+    const credentialsError = [
+      'AuthenticationRequired',
+      'ExpiredToken',
+      'InvalidToken',
+      'AccountTakedown',
+      'AccountDeactivated',
+      'AuthFactorTokenRequired',
+    ].includes(err.error);
     if (status === 401 || status === 403 || credentialsError) return new DeliveryError('permanent', reason, { status, code: err.error, credentials: true });
     // The PDS answered 2xx but not in the expected shape: the write most likely happened.
     if (status === 2) return new DeliveryError(mutating ? 'unknown-outcome' : 'transient', reason, { code: err.error });

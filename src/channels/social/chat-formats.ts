@@ -41,7 +41,9 @@ function clip(text: string, max: number): string {
 }
 
 function plain(markdown: string): string {
-  return markdownToText(markdown).replace(/\n{3,}/g, '\n\n').trim();
+  return markdownToText(markdown)
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }
 
 /**
@@ -97,7 +99,9 @@ export function slackPayload(alert: Alert, opts: ChatFormatOptions = {}): SlackP
   const url = alert.canonicalUrl ?? opts.alertUrl;
   const blocks: Array<Record<string, unknown>> = [];
   blocks.push({ type: 'header', text: { type: 'plain_text', text: clip(alert.title, 150), emoji: true } });
-  const context = [`*${levelLabel(alert)}*`, escapeSlack(countriesText(alert)), ...(alert.region ? [escapeSlack(alert.region)] : []), issued(alert)].join('  ·  ');
+  const context = [`*${levelLabel(alert)}*`, escapeSlack(countriesText(alert)), ...(alert.region ? [escapeSlack(alert.region)] : []), issued(alert)].join(
+    '  ·  ',
+  );
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: context }] });
   // A title longer than a header holds is given in full here.
   const intro = `${alert.title.length > 150 ? `*${escapeSlack(alert.title)}*\n` : ''}${escapeSlack(plain(alert.summary))}`;
@@ -108,7 +112,12 @@ export function slackPayload(alert: Alert, opts: ChatFormatOptions = {}): SlackP
       image_url: alert.image.url,
       alt_text: clip(alert.image.alt, 2000),
       ...(alert.image.caption || alert.image.credit
-        ? { title: { type: 'plain_text', text: clip([alert.image.caption, alert.image.credit ? `Photo: ${alert.image.credit}` : ''].filter(Boolean).join(' — '), 2000) } }
+        ? {
+            title: {
+              type: 'plain_text',
+              text: clip([alert.image.caption, alert.image.credit ? `Photo: ${alert.image.credit}` : ''].filter(Boolean).join(' — '), 2000),
+            },
+          }
         : {}),
     });
   }
@@ -119,7 +128,9 @@ export function slackPayload(alert: Alert, opts: ChatFormatOptions = {}): SlackP
     const chunks = chunkLines(lines, 3000 - 40);
     // Slack takes 50 blocks: leave room for the button and a "more" note.
     const room = 50 - blocks.length - 3;
-    chunks.slice(0, room).forEach((chunk, i) => blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${i === 0 ? '*Recommendations*\n' : ''}${chunk}` } }));
+    chunks
+      .slice(0, room)
+      .forEach((chunk, i) => blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${i === 0 ? '*Recommendations*\n' : ''}${chunk}` } }));
     if (chunks.length > room) {
       blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `_More recommendations in the full alert${url ? `: <${url}|read it here>` : ''}._` } });
     }
@@ -127,7 +138,9 @@ export function slackPayload(alert: Alert, opts: ChatFormatOptions = {}): SlackP
   if (url) {
     blocks.push({
       type: 'actions',
-      elements: [{ type: 'button', text: { type: 'plain_text', text: 'Read the full alert' }, url, ...(alert.level === 'emergency' ? { style: 'danger' } : {}) }],
+      elements: [
+        { type: 'button', text: { type: 'plain_text', text: 'Read the full alert' }, url, ...(alert.level === 'emergency' ? { style: 'danger' } : {}) },
+      ],
     });
   }
   const text = clip(`${levelLabel(alert)}: ${escapeSlack(alert.title)}${url ? ` ${url}` : ''}`, 3000);
@@ -159,7 +172,9 @@ const DISCORD_TOTAL = 6000;
 
 /** Discord's embed text total: title, description, field names and values, footer. */
 export function discordEmbedLength(embed: DiscordEmbed): number {
-  return embed.title.length + embed.description.length + (embed.footer?.text.length ?? 0) + embed.fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
+  return (
+    embed.title.length + embed.description.length + (embed.footer?.text.length ?? 0) + embed.fields.reduce((n, f) => n + f.name.length + f.value.length, 0)
+  );
 }
 
 /** An embed coloured by level, with stages and recommendations as fields. Mentions are disabled. */
@@ -174,7 +189,11 @@ export function discordPayload(alert: Alert, opts: ChatFormatOptions = {}): Disc
     color: colour,
     fields: [
       { name: 'Level', value: levelLabel(alert), inline: true },
-      { name: alert.countries.length > 1 ? 'Countries' : 'Country', value: clip(countriesText(alert) + (alert.region ? ` (${alert.region})` : ''), 1024), inline: true },
+      {
+        name: alert.countries.length > 1 ? 'Countries' : 'Country',
+        value: clip(countriesText(alert) + (alert.region ? ` (${alert.region})` : ''), 1024),
+        inline: true,
+      },
     ],
     footer: { text: clip([opts.organisationName, alert.image?.credit ? `Photo: ${alert.image.credit}` : ''].filter(Boolean).join(' · ') || 'Tocsin', 2048) },
     timestamp: new Date(alert.issuedAt ?? alert.publishedAt ?? alert.createdAt).toISOString(),
@@ -182,8 +201,14 @@ export function discordPayload(alert: Alert, opts: ChatFormatOptions = {}): Disc
   if (alert.image) embed.image = { url: alert.image.url };
   const stages = stagesLine(alert);
   if (stages) embed.fields.push({ name: 'Stages', value: clip(stages.replace(/^Ten Stages of Genocide: /, ''), 1024) });
-  const recs = chunkLines(alert.recommendations.map((r) => `• ${plain(r).replace(/\n+/g, ' ')}`), 1024);
-  const more = (left: number) => ({ name: 'More', value: `${left} more recommendation section${left > 1 ? 's' : ''} in the full alert${url ? `: ${url}` : '.'}` });
+  const recs = chunkLines(
+    alert.recommendations.map((r) => `• ${plain(r).replace(/\n+/g, ' ')}`),
+    1024,
+  );
+  const more = (left: number) => ({
+    name: 'More',
+    value: `${left} more recommendation section${left > 1 ? 's' : ''} in the full alert${url ? `: ${url}` : '.'}`,
+  });
   for (let i = 0; i < recs.length; i++) {
     const field = { name: i === 0 ? 'Recommendations' : 'Recommendations (continued)', value: recs[i] };
     const reserve = i < recs.length - 1 ? more(recs.length - i).name.length + more(recs.length - i).value.length : 0;
@@ -212,7 +237,8 @@ export function chatWebhookError(format: ChatFormat, status: number, headers: He
       // not JSON
     }
     if (status === 429) {
-      const seconds = typeof json.retry_after === 'number' ? json.retry_after : Number(headers.get('x-ratelimit-reset-after') ?? headers.get('retry-after') ?? 60);
+      const seconds =
+        typeof json.retry_after === 'number' ? json.retry_after : Number(headers.get('x-ratelimit-reset-after') ?? headers.get('retry-after') ?? 60);
       return new DeliveryError('rate-limited', reason, { status, retryAt: Date.now() + Math.ceil(seconds * 1000) });
     }
     // 10015 Unknown Webhook: deleted, or a wrong URL.
@@ -233,14 +259,24 @@ export function chatWebhookError(format: ChatFormat, status: number, headers: He
  * the message id for the ledger. A timeout after sending is an unknown outcome: neither
  * platform deduplicates, so it must not be re-sent blindly.
  */
-export async function postChatWebhook(format: ChatFormat, url: string, payload: SlackPayload | DiscordPayload, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<PostedPart> {
+export async function postChatWebhook(
+  format: ChatFormat,
+  url: string,
+  payload: SlackPayload | DiscordPayload,
+  opts: { timeoutMs: number; signal?: AbortSignal },
+): Promise<PostedPart> {
   const target = new URL(url);
   if (format === 'discord') target.searchParams.set('wait', 'true');
   const signal = opts.signal ? AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.signal]) : AbortSignal.timeout(opts.timeoutMs);
   let response: Response;
   let body: string;
   try {
-    response = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'Tocsin-Webhook/1' }, body: JSON.stringify(payload), signal });
+    response = await fetch(target, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'Tocsin-Webhook/1' },
+      body: JSON.stringify(payload),
+      signal,
+    });
     body = await response.text();
   } catch (err) {
     throw deliveryErrorForNetwork(err, true);

@@ -74,11 +74,9 @@ export class Credentials {
     const value = this.get(name);
     if (value) return value;
     const envName = this.account.credentialsEnv[name];
-    throw new DeliveryError(
-      'permanent',
-      envName ? `${envName} is not set` : `social.${this.account.id}.credentialsEnv.${name} is not configured`,
-      { credentials: true },
-    );
+    throw new DeliveryError('permanent', envName ? `${envName} is not set` : `social.${this.account.id}.credentialsEnv.${name} is not configured`, {
+      credentials: true,
+    });
   }
 
   /** Environment variables that are named in config but empty. */
@@ -92,7 +90,9 @@ export function requireCredentialNames(account: SocialAccountConfig, names: stri
   const missing = names.filter((n) => !account.credentialsEnv[n]);
   if (missing.length) {
     throw errors.CONFIG_INVALID(
-      missing.map((n) => `social.${account.id}.credentialsEnv.${n}: is required for provider ${account.provider} (the name of an environment variable)`).join('; '),
+      missing
+        .map((n) => `social.${account.id}.credentialsEnv.${n}: is required for provider ${account.provider} (the name of an environment variable)`)
+        .join('; '),
     );
   }
 }
@@ -247,7 +247,9 @@ export interface ComposedAlert {
 }
 
 function plain(markdown: string): string {
-  return markdownToText(markdown).replace(/\n{3,}/g, '\n\n').trim();
+  return markdownToText(markdown)
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }
 
 export function stagesLine(alert: Alert): string | undefined {

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import { DeliveryError, type AccountChannel, type DeliverContext, type HealthReport, type PostedPart, type RenderedMessage, type RenderedPart } from '../types.js';
+import {
+  DeliveryError,
+  type AccountChannel,
+  type DeliverContext,
+  type HealthReport,
+  type PostedPart,
+  type RenderedMessage,
+  type RenderedPart,
+} from '../types.js';
 import { retryAfterToEpochMs } from '../http-errors.js';
 import {
   baseOptionsShape,
@@ -35,7 +43,10 @@ export const facebookOptionsSchema = z
   .object({
     ...baseOptionsShape,
     pageId: z.string().regex(/^\d{5,20}$/, 'must be the numeric id of the Page'),
-    apiVersion: z.string().regex(/^v\d+\.\d+$/, 'must look like v23.0').default('v23.0'),
+    apiVersion: z
+      .string()
+      .regex(/^v\d+\.\d+$/, 'must look like v23.0')
+      .default('v23.0'),
   })
   .strict();
 export type FacebookOptions = z.output<typeof facebookOptionsSchema>;
@@ -195,10 +206,18 @@ export class FacebookChannel implements AccountChannel {
       const expiries = [data.expires_at, data.data_access_expires_at].filter((t): t is number => typeof t === 'number' && t > 0);
       const expiresAt = expiries.length ? new Date(Math.min(...expiries) * 1000).toISOString() : undefined;
       if (!data.is_valid) {
-        return { ok: false, checkedAt, detail: `the page token is not valid${data.error?.message ? `: ${data.error.message}` : ''}`, ...(expiresAt ? { expiresAt } : {}) };
+        return {
+          ok: false,
+          checkedAt,
+          detail: `the page token is not valid${data.error?.message ? `: ${data.error.message}` : ''}`,
+          ...(expiresAt ? { expiresAt } : {}),
+        };
       }
       const missing = REQUIRED_PERMISSIONS.filter((p) => data.scopes && !data.scopes.includes(p));
-      const me = await httpRequest({ url: `${this.graph}/me?${new URLSearchParams({ fields: 'id,name', access_token: token })}`, timeoutMs: this.options.timeoutMs });
+      const me = await httpRequest({
+        url: `${this.graph}/me?${new URLSearchParams({ fields: 'id,name', access_token: token })}`,
+        timeoutMs: this.options.timeoutMs,
+      });
       const page = me.status === 200 ? (me.json as { id?: string; name?: string }) : undefined;
       const problems: string[] = [];
       if (data.type && data.type !== 'PAGE') problems.push(`this is a ${data.type} token, not a Page token`);
@@ -253,11 +272,18 @@ export class FacebookChannel implements AccountChannel {
       } catch (err) {
         // Facebook could not use the image (fetch failed, bad file): post the text without it.
         const e = err as DeliveryError;
-        if (!(e instanceof DeliveryError) || e.kind !== 'permanent' || e.options.credentials || e.options.code === 'duplicate' || this.options.imageRequired) throw err;
+        if (!(e instanceof DeliveryError) || e.kind !== 'permanent' || e.options.credentials || e.options.code === 'duplicate' || this.options.imageRequired)
+          throw err;
         warning = `image left out: ${e.message}`;
       }
     }
-    const res = await this.post(`${this.options.pageId}/feed`, { message: part.text, ...(extra.link ? { link: extra.link } : {}) }, token, context, 'posting to the Page');
+    const res = await this.post(
+      `${this.options.pageId}/feed`,
+      { message: part.text, ...(extra.link ? { link: extra.link } : {}) },
+      token,
+      context,
+      'posting to the Page',
+    );
     return withWarning({ id: res.id, url: this.permalink(res.id) }, warning);
   }
 
@@ -276,7 +302,9 @@ export class FacebookChannel implements AccountChannel {
     const wanted = comparable(part.text);
     const match = ((res.json as { data?: Array<{ id: string; message?: string }> })?.data ?? []).find((p) => comparable(p.message ?? '') === wanted);
     if (!match) return null;
-    return first ? { id: match.id, url: `${this.permalink(first.id)}?comment_id=${encodeURIComponent(match.id.split('_').pop() as string)}` } : { id: match.id, url: this.permalink(match.id) };
+    return first
+      ? { id: match.id, url: `${this.permalink(first.id)}?comment_id=${encodeURIComponent(match.id.split('_').pop() as string)}` }
+      : { id: match.id, url: this.permalink(match.id) };
   }
 }
 

@@ -3,7 +3,15 @@ import twitterText from 'twitter-text';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
 import { errors } from '../../errors.js';
-import { DeliveryError, type AccountChannel, type DeliverContext, type HealthReport, type PostedPart, type RenderedMessage, type RenderedPart } from '../types.js';
+import {
+  DeliveryError,
+  type AccountChannel,
+  type DeliverContext,
+  type HealthReport,
+  type PostedPart,
+  type RenderedMessage,
+  type RenderedPart,
+} from '../types.js';
 import { deliveryErrorForStatus, retryAfterToEpochMs } from '../http-errors.js';
 import {
   baseOptionsShape,
@@ -150,7 +158,13 @@ export class MastodonChannel implements AccountChannel {
     const urlWeight = this.urlWeight;
     // The content warning counts against the same limit as the text.
     const length = (text: string) => mastodonLength(text, urlWeight) + graphemeLength(spoiler);
-    const texts = splitThread(composed.paragraphs, { length, limit, locale: alert.language, firstSuffix: composed.firstSuffix, numbering: this.options.numbering });
+    const texts = splitThread(composed.paragraphs, {
+      length,
+      limit,
+      locale: alert.language,
+      firstSuffix: composed.firstSuffix,
+      numbering: this.options.numbering,
+    });
     const parts: RenderedPart[] = texts.map((text, i) => ({
       text,
       length: length(text),
@@ -170,7 +184,10 @@ export class MastodonChannel implements AccountChannel {
     const limits = await this.prepare();
     const tooLong = message.parts.find((p) => p.length > limits.maxCharacters);
     if (tooLong) {
-      throw new DeliveryError('permanent', `a part is ${tooLong.length} characters but ${this.base} allows ${limits.maxCharacters}; render again after prepare()`);
+      throw new DeliveryError(
+        'permanent',
+        `a part is ${tooLong.length} characters but ${this.base} allows ${limits.maxCharacters}; render again after prepare()`,
+      );
     }
     const done = [...context.posted];
     for (let i = done.length; i < message.parts.length; i++) {
@@ -290,7 +307,14 @@ export class MastodonChannel implements AccountChannel {
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(image.bytes)], { type: image.mediaType }), `lead.${image.mediaType.split('/')[1]}`);
     form.append('description', media.alt.slice(0, limits.descriptionLimit));
-    const res = await httpRequest({ url: `${this.base}/api/v2/media`, method: 'POST', headers: this.auth(), body: form, timeoutMs: this.options.timeoutMs, signal });
+    const res = await httpRequest({
+      url: `${this.base}/api/v2/media`,
+      method: 'POST',
+      headers: this.auth(),
+      body: form,
+      timeoutMs: this.options.timeoutMs,
+      signal,
+    });
     if (res.status === 422 || res.status === 413 || res.status === 415) {
       throw new ImageUnavailable(`the instance refused the image: HTTP ${res.status} ${shorten(res.text, 200)}`, false);
     }
@@ -303,7 +327,12 @@ export class MastodonChannel implements AccountChannel {
     while (Date.now() < deadline) {
       await sleep(wait);
       wait = Math.min(wait * 2, 2000);
-      const poll = await httpRequest({ url: `${this.base}/api/v1/media/${encodeURIComponent(attachment.id)}`, headers: this.auth(), timeoutMs: this.options.timeoutMs, signal });
+      const poll = await httpRequest({
+        url: `${this.base}/api/v1/media/${encodeURIComponent(attachment.id)}`,
+        headers: this.auth(),
+        timeoutMs: this.options.timeoutMs,
+        signal,
+      });
       if (poll.status === 200) return attachment.id;
       if (poll.status === 422) throw new ImageUnavailable(`the instance could not process the image: ${shorten(poll.text, 200)}`, false);
       if (poll.status !== 206) throw this.error(poll, 'waiting for the image');
@@ -313,7 +342,9 @@ export class MastodonChannel implements AccountChannel {
 
   private error(res: HttpResult, doing: string): DeliveryError {
     const body = res.json as { error?: string; error_description?: string } | undefined;
-    const reason = shorten(`Mastodon answered HTTP ${res.status} ${doing}: ${body?.error ?? res.text ?? ''}${body?.error_description ? ` (${body.error_description})` : ''}`);
+    const reason = shorten(
+      `Mastodon answered HTTP ${res.status} ${doing}: ${body?.error ?? res.text ?? ''}${body?.error_description ? ` (${body.error_description})` : ''}`,
+    );
     if (res.status === 429) {
       // X-RateLimit-Reset is an ISO 8601 time.
       const reset = Date.parse(res.headers.get('x-ratelimit-reset') ?? '');

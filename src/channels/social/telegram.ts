@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import { DeliveryError, type AccountChannel, type DeliverContext, type HealthReport, type PostedPart, type RenderedMessage, type RenderedPart } from '../types.js';
+import {
+  DeliveryError,
+  type AccountChannel,
+  type DeliverContext,
+  type HealthReport,
+  type PostedPart,
+  type RenderedMessage,
+  type RenderedPart,
+} from '../types.js';
 import { deliveryErrorForStatus } from '../http-errors.js';
 import {
   baseOptionsShape,
@@ -76,7 +84,10 @@ export function mapTelegramError(res: HttpResult, doing: string): DeliveryError 
     return new DeliveryError('permanent', `${reason}; set chatId to ${body.parameters.migrate_to_chat_id}`, { status, credentials: true });
   }
   // The chat is wrong or the bot may not post there: the account's health must show it.
-  if (status === 400 && /chat not found|not enough rights|need administrator rights|have no rights|CHAT_WRITE_FORBIDDEN|CHAT_ADMIN_REQUIRED/i.test(description)) {
+  if (
+    status === 400 &&
+    /chat not found|not enough rights|need administrator rights|have no rights|CHAT_WRITE_FORBIDDEN|CHAT_ADMIN_REQUIRED/i.test(description)
+  ) {
     return new DeliveryError('permanent', reason, { status, credentials: true });
   }
   return deliveryErrorForStatus(status, reason);
@@ -105,7 +116,13 @@ export class TelegramChannel implements AccountChannel {
     const composed = composeAlert(alert, { ...this.options, describeImage: this.options.describeImage });
     const photo = Boolean(alert.image);
     const limit = (i: number) => (photo && i === 0 ? TELEGRAM_CAPTION_LIMIT : TELEGRAM_MESSAGE_LIMIT);
-    const texts = splitThread(composed.paragraphs, { length: (t) => t.length, limit, locale: alert.language, firstSuffix: composed.firstSuffix, numbering: this.options.numbering });
+    const texts = splitThread(composed.paragraphs, {
+      length: (t) => t.length,
+      limit,
+      locale: alert.language,
+      firstSuffix: composed.firstSuffix,
+      numbering: this.options.numbering,
+    });
     const parts: RenderedPart[] = texts.map((plain, i) => {
       const html =
         i === 0 && plain.startsWith(alert.title)
@@ -137,7 +154,12 @@ export class TelegramChannel implements AccountChannel {
       let sent: TelegramMessage | undefined;
       if (part.media) {
         try {
-          sent = await this.call<TelegramMessage>('sendPhoto', { ...common, photo: part.media.url, caption: part.text }, context, `sending part ${i + 1} (photo)`);
+          sent = await this.call<TelegramMessage>(
+            'sendPhoto',
+            { ...common, photo: part.media.url, caption: part.text },
+            context,
+            `sending part ${i + 1} (photo)`,
+          );
         } catch (err) {
           // Telegram could not fetch or use the image: send the text alone, unless told not to.
           const e = err as DeliveryError;
@@ -171,7 +193,12 @@ export class TelegramChannel implements AccountChannel {
     const none: { signal?: AbortSignal } = {};
     try {
       const me = await this.call<{ id: number; username: string }>('getMe', {}, none, 'checking the bot token');
-      const chat = await this.call<{ id: number; title?: string; username?: string; type: string }>('getChat', { chat_id: this.options.chatId }, none, 'looking up the chat');
+      const chat = await this.call<{ id: number; title?: string; username?: string; type: string }>(
+        'getChat',
+        { chat_id: this.options.chatId },
+        none,
+        'looking up the chat',
+      );
       const member = await this.call<{ status: string; can_post_messages?: boolean; can_send_messages?: boolean }>(
         'getChatMember',
         { chat_id: this.options.chatId, user_id: me.id },

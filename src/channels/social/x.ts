@@ -1,17 +1,18 @@
 import http from 'node:http';
 import { z } from 'zod';
 import twitterText from 'twitter-text';
-import {
-  ApiPartialResponseError,
-  ApiRequestError,
-  ApiResponseError,
-  TwitterApi,
-  type ITwitterApiClientPlugin,
-  type SendTweetV2Params,
-} from 'twitter-api-v2';
+import { ApiPartialResponseError, ApiRequestError, ApiResponseError, TwitterApi, type ITwitterApiClientPlugin, type SendTweetV2Params } from 'twitter-api-v2';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import { DeliveryError, type AccountChannel, type DeliverContext, type HealthReport, type PostedPart, type RenderedMessage, type RenderedPart } from '../types.js';
+import {
+  DeliveryError,
+  type AccountChannel,
+  type DeliverContext,
+  type HealthReport,
+  type PostedPart,
+  type RenderedMessage,
+  type RenderedPart,
+} from '../types.js';
 import { deliveryErrorForNetwork } from '../http-errors.js';
 import {
   baseOptionsShape,
@@ -252,7 +253,7 @@ export class XChannel implements AccountChannel {
         }),
       false,
     );
-    const tweets = ((response as { data?: Array<{ id: string; text: string; referenced_tweets?: Array<{ type: string; id: string }> }> }).data ?? []);
+    const tweets = (response as { data?: Array<{ id: string; text: string; referenced_tweets?: Array<{ type: string; id: string }> }> }).data ?? [];
     for (const tweet of tweets) {
       const repliedTo = tweet.referenced_tweets?.find((r) => r.type === 'replied_to')?.id;
       if (comparable(tweet.text) !== wanted) continue;
@@ -341,7 +342,10 @@ export class XChannel implements AccountChannel {
     } catch (err) {
       const e = mapXError(err, false);
       if (e.kind === 'permanent') {
-        throw new DeliveryError('permanent', `X refused to refresh the OAuth 2.0 token (authorise the account again): ${e.message}`, { ...e.options, credentials: true });
+        throw new DeliveryError('permanent', `X refused to refresh the OAuth 2.0 token (authorise the account again): ${e.message}`, {
+          ...e.options,
+          credentials: true,
+        });
       }
       throw e;
     }
@@ -377,7 +381,13 @@ export function xRetryAt(headers: Record<string, unknown> | undefined, now = Dat
 
 function xReason(err: ApiResponseError): string {
   const data = err.data as { title?: string; detail?: string; errors?: Array<{ message?: string; detail?: string }> } | undefined;
-  const detail = data?.detail ?? data?.errors?.map((e) => e.message ?? e.detail).filter(Boolean).join('; ') ?? data?.title;
+  const detail =
+    data?.detail ??
+    data?.errors
+      ?.map((e) => e.message ?? e.detail)
+      .filter(Boolean)
+      .join('; ') ??
+    data?.title;
   return shorten(`X answered HTTP ${err.code}${detail ? `: ${detail}` : ''}`);
 }
 

@@ -32,7 +32,11 @@ export function registerAlertCommands(program: Command): void {
         const id = await resolveAlert(ctx, target);
         const result = await publishAlert(ctx, id, cliActor());
         if (result.outcome === 'queued') await ctx.audit.record(id, { actor: cliActor(), action: 'publish-requested', detail: 'via the CLI' });
-        print(result.outcome === 'queued' ? `Publishing ${result.alert.slug} (${result.alert.id}). Follow it with: tocsin status ${result.alert.id}` : result.message);
+        print(
+          result.outcome === 'queued'
+            ? `Publishing ${result.alert.slug} (${result.alert.id}). Follow it with: tocsin status ${result.alert.id}`
+            : result.message,
+        );
       }).catch(fail),
     );
 

@@ -33,7 +33,9 @@ export function registerChannelCommands(program: Command): void {
         const parts = preview.message.parts;
         parts.forEach((part, i) => {
           const over = part.length > part.limit ? '  OVER THE LIMIT' : '';
-          print(`--- part ${i + 1}/${parts.length} (${preview.message.provider}): ${part.length}/${part.limit}${over}${part.media ? `  [image: ${part.media.alt}]` : ''}`);
+          print(
+            `--- part ${i + 1}/${parts.length} (${preview.message.provider}): ${part.length}/${part.limit}${over}${part.media ? `  [image: ${part.media.alt}]` : ''}`,
+          );
           print(part.text);
         });
       }).catch(fail),
@@ -56,10 +58,19 @@ export function registerChannelCommands(program: Command): void {
       withContext(async (ctx) => {
         let bad = 0;
         for (const [id, channel] of await createAccountChannels(ctx)) {
-          const report = await channel.checkHealth().catch((err: Error) => ({ ok: false, checkedAt: new Date().toISOString(), detail: err.message }) as Awaited<ReturnType<typeof channel.checkHealth>>);
+          const report = await channel
+            .checkHealth()
+            .catch(
+              (err: Error) => ({ ok: false, checkedAt: new Date().toISOString(), detail: err.message }) as Awaited<ReturnType<typeof channel.checkHealth>>,
+            );
           await ctx.health.recordCheck(id, report);
           if (!report.ok) bad++;
-          const extra = [report.expiresAt ? `expires ${report.expiresAt}` : '', report.missingPermissions?.length ? `missing ${report.missingPermissions.join(', ')}` : ''].filter(Boolean).join('; ');
+          const extra = [
+            report.expiresAt ? `expires ${report.expiresAt}` : '',
+            report.missingPermissions?.length ? `missing ${report.missingPermissions.join(', ')}` : '',
+          ]
+            .filter(Boolean)
+            .join('; ');
           print(`${report.ok ? 'ok  ' : 'FAIL'}  ${id.padEnd(16)} ${channel.provider.padEnd(9)} ${report.detail}${extra ? ` (${extra})` : ''}`);
         }
         if (ctx.config.email.enabled && ctx.config.email.smtpUrl) {

@@ -27,7 +27,10 @@ export function formatRetry(slug: string, { result, unknown }: { result: RetryRe
           'Sent deliveries are not touched. Follow progress with `tocsin status <id> --watch`.',
         ];
   // Unknown outcomes may have reached the recipient; they are never re-sent without a person deciding.
-  if (unknown > 0) lines.push(`${unknown} deliver${unknown === 1 ? 'y has an' : 'ies have an'} unknown outcome${scope} and ${unknown === 1 ? 'was' : 'were'} not retried: check the provider, then resolve ${unknown === 1 ? 'it' : 'them'} in the console.`);
+  if (unknown > 0)
+    lines.push(
+      `${unknown} deliver${unknown === 1 ? 'y has an' : 'ies have an'} unknown outcome${scope} and ${unknown === 1 ? 'was' : 'were'} not retried: check the provider, then resolve ${unknown === 1 ? 'it' : 'them'} in the console.`,
+    );
   return lines.join('\n');
 }
 
@@ -42,7 +45,9 @@ export function registerRetryCommand(program: Command): void {
         const outcome = await retryAlert(ctx, id, opts.channel);
         const alert = await ctx.alerts.require(outcome.alertId);
         if (outcome.result.jobs > 0) {
-          const detail = Object.entries(outcome.result.requeued).map(([ch, n]) => `${ch}: ${n}`).join(', ');
+          const detail = Object.entries(outcome.result.requeued)
+            .map(([ch, n]) => `${ch}: ${n}`)
+            .join(', ');
           await ctx.audit.record(alert.id, { actor: `cli:${process.env.USER ?? 'unknown'}`, action: 'retried', detail: `${detail} via the CLI` });
         }
         print(opts.json ? JSON.stringify({ alert: alert.id, ...outcome.result, unknown: outcome.unknown }) : formatRetry(alert.slug, outcome, opts.channel));

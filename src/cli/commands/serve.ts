@@ -13,9 +13,11 @@ async function serve(role: Role): Promise<void> {
   const ctx = await createContext(config);
   const log = ctx.log;
   log.info({ redis: redactUrl(config.redis.url), prefix: config.redis.prefix }, 'connected to Redis');
-  if (ctx.secretGenerated) log.warn('TOCSIN_SECRET is not set; links are signed with a secret generated once and kept in Redis. Set TOCSIN_SECRET in production.');
+  if (ctx.secretGenerated)
+    log.warn('TOCSIN_SECRET is not set; links are signed with a secret generated once and kept in Redis. Set TOCSIN_SECRET in production.');
   if (ctx.adminTokenGenerated) log.warn('TOCSIN_ADMIN_TOKEN is not set; a token was generated and kept in Redis. Run `tocsin admin-token` to see it.');
-  if (role.workers && !config.email.smtpUrl) log.warn(`SMTP_URL is not set: alert emails are written to ${config.email.outboxDir}/ as .eml files instead of being sent`);
+  if (role.workers && !config.email.smtpUrl)
+    log.warn(`SMTP_URL is not set: alert emails are written to ${config.email.outboxDir}/ as .eml files instead of being sent`);
   const accounts = await createAccountChannels(ctx);
   // Loaded only by the commands that serve, so the other commands start quickly.
   const { startWorkers } = await import('../../../workers/run.js');
@@ -62,5 +64,14 @@ export function registerServeCommands(program: Command): void {
     .command('worker')
     .description('run only workers; start as many as you like, on as many machines, against one Redis')
     .option('--queues <list>', 'comma-separated queue names or prefixes with *, e.g. "email" or "publish,account-*"')
-    .action((opts: { queues?: string }) => serve({ api: false, workers: true, queues: opts.queues?.split(',').map((q) => q.trim()).filter(Boolean) }).catch(fail));
+    .action((opts: { queues?: string }) =>
+      serve({
+        api: false,
+        workers: true,
+        queues: opts.queues
+          ?.split(',')
+          .map((q) => q.trim())
+          .filter(Boolean),
+      }).catch(fail),
+    );
 }

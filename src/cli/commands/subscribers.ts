@@ -27,7 +27,9 @@ export function registerSubscriberCommands(program: Command): void {
       withContext(async (ctx) => {
         if (!existsSync(file)) throw new Error(`no file at ${file}`);
         const r = await importSubscribers(ctx, createReadStream(file), opts.consent);
-        print(`${r.rows} rows: ${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.merged} duplicate rows merged, ${r.suppressed} suppressed (unsubscribed, bounced or erased), ${r.errors.length} rejected.`);
+        print(
+          `${r.rows} rows: ${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.merged} duplicate rows merged, ${r.suppressed} suppressed (unsubscribed, bounced or erased), ${r.errors.length} rejected.`,
+        );
         for (const e of r.errors) print(`  line ${e.line}: ${e.message}`);
         if (r.errors.length > 0) process.exitCode = 2;
       }).catch(fail),
@@ -52,13 +54,17 @@ export function registerSubscriberCommands(program: Command): void {
         for await (const s of ctx.subscribers.scan()) {
           if (opts.status && s.status !== opts.status) continue;
           const countries = s.countries === '*' ? '*' : s.countries.join(',');
-          print(`${String(s.id).padStart(7)}  ${(opts.full ? s.email : maskEmail(s.email)).padEnd(30)}  ${s.status.padEnd(12)}  ${s.minLevel.padEnd(9)}  ${countries}`);
+          print(
+            `${String(s.id).padStart(7)}  ${(opts.full ? s.email : maskEmail(s.email)).padEnd(30)}  ${s.status.padEnd(12)}  ${s.minLevel.padEnd(9)}  ${countries}`,
+          );
         }
       }).catch(fail),
     );
   subs
     .command('erase <email>')
-    .description('delete everything about one person (GDPR erasure); only a keyed hash stays, so no import re-adds them. Use "-" to read the address from stdin')
+    .description(
+      'delete everything about one person (GDPR erasure); only a keyed hash stays, so no import re-adds them. Use "-" to read the address from stdin',
+    )
     .action((email: string) =>
       withContext(async (ctx) => {
         const address = addressArgument(email);
@@ -104,7 +110,9 @@ export function registerSubscriberCommands(program: Command): void {
         if (report.reportingMta) print(`Reporting MTA: ${report.reportingMta}`);
         for (const r of report.recipients) {
           const shown = (text: string) => (opts.full ? text : text.replace(/[^\s<>;:"@]+@[^\s<>;:"]+/g, (address) => maskEmail(address)));
-          print(`${shown(r.finalRecipient).padEnd(32)} ${r.action.padEnd(9)} ${r.status.padEnd(7)} ${r.kind ?? 'not a bounce'}${r.diagnosticCode ? `  ${shown(r.diagnosticCode)}` : ''}`);
+          print(
+            `${shown(r.finalRecipient).padEnd(32)} ${r.action.padEnd(9)} ${r.status.padEnd(7)} ${r.kind ?? 'not a bounce'}${r.diagnosticCode ? `  ${shown(r.diagnosticCode)}` : ''}`,
+          );
         }
         if (opts.apply) {
           const result = await recordBounces(ctx, dsnEvents(report), 'dsn');

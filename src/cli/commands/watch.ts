@@ -58,7 +58,8 @@ function channelLine(name: string, c: ChannelCounts): string {
 
 function stateWords(report: AlertStatusReport): string {
   if (report.complete) return 'complete';
-  if (report.publication.state === 'not-started') return report.alert.status === 'publishing' ? 'waiting for a worker to start publishing' : `not publishing (status ${report.alert.status})`;
+  if (report.publication.state === 'not-started')
+    return report.alert.status === 'publishing' ? 'waiting for a worker to start publishing' : `not publishing (status ${report.alert.status})`;
   return report.publication.state === 'fanning-out' ? 'fanning out' : 'delivering';
 }
 
@@ -97,7 +98,10 @@ export function frameLines(report: AlertStatusReport, rate: string): string[] {
 export function plainLine(report: AlertStatusReport, now = new Date()): string {
   const parts = Object.entries(report.counts.channels)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([ch, c]) => `${ch} ${done(c)}/${c.total} sent=${c.sent} failed=${c.failed} unknown=${c.unknown} skipped=${c.skipped} pending=${c.queued + c.sending + c.retrying}`);
+    .map(
+      ([ch, c]) =>
+        `${ch} ${done(c)}/${c.total} sent=${c.sent} failed=${c.failed} unknown=${c.unknown} skipped=${c.skipped} pending=${c.queued + c.sending + c.retrying}`,
+    );
   return `${now.toISOString()} ${stateWords(report)}${parts.length ? ` | ${parts.join(' | ')}` : ''}`;
 }
 
@@ -146,7 +150,8 @@ export async function watchStatus(ctx: Context, idOrSlug: string, options: Watch
       const report = await alertStatus(ctx, alert.id);
       const key = countsKey(report);
       if (key !== lastShown || screen) {
-        if (options.json) out.write(`${JSON.stringify({ at: new Date().toISOString(), complete: report.complete, publication: report.publication, counts: report.counts })}\n`);
+        if (options.json)
+          out.write(`${JSON.stringify({ at: new Date().toISOString(), complete: report.complete, publication: report.publication, counts: report.counts })}\n`);
         else if (screen) screen.draw(frameLines(report, meter.update(report)));
         else out.write(`${plainLine(report)}\n`);
         lastShown = key;
@@ -158,7 +163,9 @@ export async function watchStatus(ctx: Context, idOrSlug: string, options: Watch
         return final.counts.totals.failed + final.counts.totals.unknown > 0 ? EXIT_PROBLEMS : 0;
       }
       const started = Date.now();
-      const read = (await reader.xread('COUNT', 1000, 'BLOCK', options.blockMs ?? 1000, 'STREAMS', stream, lastId)) as Array<[string, Array<[string, string[]]>]> | null;
+      const read = (await reader.xread('COUNT', 1000, 'BLOCK', options.blockMs ?? 1000, 'STREAMS', stream, lastId)) as Array<
+        [string, Array<[string, string[]]>]
+      > | null;
       const entries = read?.[0]?.[1] ?? [];
       if (entries.length > 0) lastId = entries[entries.length - 1][0];
       // A busy stream wakes us constantly; redraw at most ten times a second.

@@ -9,7 +9,10 @@ import { errors, formatZodIssues } from '../../errors.js';
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be an alert id').optional(),
+  before: z
+    .string()
+    .regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be an alert id')
+    .optional(),
 });
 
 export async function alertRoutes(app: FastifyInstance, { ctx }: { ctx: Context }) {
@@ -33,7 +36,8 @@ export async function alertRoutes(app: FastifyInstance, { ctx }: { ctx: Context 
 
   app.post<{ Params: { id: string } }>('/api/alerts/:id/publish', async (request, reply) => {
     const result = await publishAlert(ctx, request.params.id, request.actor);
-    if (result.outcome === 'queued') await ctx.audit.record(result.alert.id, { actor: request.actor ?? 'api', action: 'publish-requested', detail: 'via the API' });
+    if (result.outcome === 'queued')
+      await ctx.audit.record(result.alert.id, { actor: request.actor ?? 'api', action: 'publish-requested', detail: 'via the API' });
     return reply.code(result.outcome === 'queued' ? 202 : 200).send({
       outcome: result.outcome,
       id: result.alert.id,

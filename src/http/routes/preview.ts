@@ -20,5 +20,7 @@ export async function previewRoutes(app: FastifyInstance, ctx: Context, accounts
       ? { channel: 'email', subject: preview.email.subject, text: preview.email.text, html: preview.email.html }
       : { channel: preview.message.channel, provider: preview.message.provider, parts: preview.message.parts };
   });
-  app.get('/api/channels', async () => ({ channels: ['email', ...accounts.keys()].map((id) => ({ id, provider: id === 'email' ? 'email' : accounts.get(id)!.provider })) }));
+  app.get('/api/channels', async () => ({
+    channels: ['email', ...accounts.keys()].map((id) => ({ id, provider: id === 'email' ? 'email' : accounts.get(id)!.provider })),
+  }));
 }

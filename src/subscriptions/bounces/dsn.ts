@@ -43,7 +43,14 @@ function parseFields(block: string): Headers {
     const colon = current.indexOf(':');
     if (colon > 0) {
       const name = current.slice(0, colon).trim().toLowerCase();
-      if (!out.has(name)) out.set(name, current.slice(colon + 1).replace(/\s+/g, ' ').trim());
+      if (!out.has(name))
+        out.set(
+          name,
+          current
+            .slice(colon + 1)
+            .replace(/\s+/g, ' ')
+            .trim(),
+        );
     }
     current = '';
   };
@@ -64,7 +71,14 @@ function contentType(headers: Headers): { type: string; params: Map<string, stri
   const params = new Map<string, string>();
   for (const part of rest) {
     const eq = part.indexOf('=');
-    if (eq > 0) params.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+    if (eq > 0)
+      params.set(
+        part.slice(0, eq).trim().toLowerCase(),
+        part
+          .slice(eq + 1)
+          .trim()
+          .replace(/^"(.*)"$/, '$1'),
+      );
   }
   return { type: type.trim().toLowerCase(), params };
 }
@@ -73,7 +87,10 @@ function decodeBody(headers: Headers, body: string): string {
   const encoding = (headers.get('content-transfer-encoding') ?? '7bit').toLowerCase();
   if (encoding === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
   if (encoding === 'quoted-printable') {
-    const bytes = Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+    const bytes = Buffer.from(
+      body.replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+      'latin1',
+    );
     return bytes.toString('utf8');
   }
   return body;

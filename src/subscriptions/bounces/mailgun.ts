@@ -33,7 +33,9 @@ export function parseMailgun(body: unknown): MailgunWebhook {
 
 export function verifyMailgun(hook: MailgunWebhook, signingKey: string, maxAgeS: number, now = Date.now()): void {
   const { timestamp, token, signature } = hook.signature;
-  const expected = createHmac('sha256', signingKey).update(timestamp + token).digest();
+  const expected = createHmac('sha256', signingKey)
+    .update(timestamp + token)
+    .digest();
   const given = /^[0-9a-f]{64}$/i.test(signature) ? Buffer.from(signature, 'hex') : Buffer.alloc(0);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw errors.WEBHOOK_SIGNATURE('the Mailgun signature does not match');
   const age = now / 1000 - Number(timestamp);
@@ -44,6 +46,7 @@ export function mailgunEvents(hook: MailgunWebhook): BounceEvent[] {
   const e = hook['event-data'];
   if (!e.recipient) return [];
   if (e.event === 'complained') return [{ email: e.recipient, kind: 'complaint', detail: 'complained' }];
-  if (e.event === 'failed') return [{ email: e.recipient, kind: e.severity === 'permanent' ? 'hard' : 'soft', detail: `${e.severity ?? ''} ${e.reason ?? ''}`.trim() }];
+  if (e.event === 'failed')
+    return [{ email: e.recipient, kind: e.severity === 'permanent' ? 'hard' : 'soft', detail: `${e.severity ?? ''} ${e.reason ?? ''}`.trim() }];
   return [];
 }

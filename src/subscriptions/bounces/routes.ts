@@ -23,7 +23,12 @@ export async function bounceWebhookRoutes(app: FastifyInstance, ctx: Context): P
   const log = ctx.log.child({ component: 'bounces' });
 
   /** Processes a provider message once: retries and replays within the window change nothing. */
-  async function once(provider: Provider, messageId: string | undefined, ttlS: number, work: () => Promise<BounceReport>): Promise<BounceReport & { duplicate?: boolean }> {
+  async function once(
+    provider: Provider,
+    messageId: string | undefined,
+    ttlS: number,
+    work: () => Promise<BounceReport>,
+  ): Promise<BounceReport & { duplicate?: boolean }> {
     if (!messageId) return work();
     const key = ctx.keys.webhookSeen(provider, messageId.slice(0, 200));
     if ((await ctx.redis.set(key, '1', 'EX', ttlS, 'NX')) !== 'OK') return { received: 0, suppressed: 0, counted: 0, ignored: 0, duplicate: true };

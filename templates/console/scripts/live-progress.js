@@ -15,11 +15,17 @@
   var again = false;
 
   function refresh() {
-    if (busy) { again = true; return; }
+    if (busy) {
+      again = true;
+      return;
+    }
     busy = true;
     var focusedId = document.activeElement && root.contains(document.activeElement) ? document.activeElement.id : '';
     fetch('/console/alerts/' + encodeURIComponent(alertId) + '/delivery', { credentials: 'same-origin' })
-      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
+      .then(function (r) {
+        if (!r.ok) throw new Error(String(r.status));
+        return r.text();
+      })
       .then(function (html) {
         var holder = document.createElement('div');
         holder.innerHTML = html;
@@ -32,7 +38,10 @@
       .catch(function () {})
       .then(function () {
         busy = false;
-        if (again) { again = false; refresh(); }
+        if (again) {
+          again = false;
+          refresh();
+        }
       });
   }
 
@@ -54,7 +63,11 @@
   var source = new EventSource('/console/alerts/' + encodeURIComponent(alertId) + '/events');
   source.addEventListener('progress', function (event) {
     var data = JSON.parse(event.data);
-    var channels = data.channels.map(function (c) { return c.channel + ' '; }).join('');
+    var channels = data.channels
+      .map(function (c) {
+        return c.channel + ' ';
+      })
+      .join('');
     var problems = data.counts.totals.failed + '-' + data.counts.totals.unknown;
     if (data.status !== seen.status) setStatus(data.status);
     if (channels !== seen.channels || problems !== seen.problems || data.status !== seen.status) {
@@ -70,7 +83,11 @@
         if (el) el.textContent = String(c[f]);
       });
       var bar = section.querySelector('progress');
-      if (bar) { bar.max = c.total || 1; bar.value = c.done; bar.textContent = c.percent + '%'; }
+      if (bar) {
+        bar.max = c.total || 1;
+        bar.value = c.done;
+        bar.textContent = c.percent + '%';
+      }
       SEGMENTS.forEach(function (s) {
         var seg = section.querySelector('[data-seg="' + s + '"]');
         if (seg) seg.style.width = (c.total ? (c[s] * 100) / c.total : 0) + '%';
