@@ -12,6 +12,7 @@ import { loadSecret } from './store/secrets.js';
 import { resolveAdminToken } from './store/admin-token.js';
 import { HealthStore } from './store/health.js';
 import { AuditLog } from './store/audit.js';
+import { builtInProviders, type ProviderRegistry } from './channels/providers.js';
 
 /** Everything a process needs to talk to Tocsin's state, built once at start. */
 export interface Context {
@@ -29,6 +30,8 @@ export interface Context {
   health: HealthStore;
   /** Who did what to each alert, from the API, the CLI and the console alike. */
   audit: AuditLog;
+  /** The social providers this process knows (src/channels/providers.ts). */
+  providers: ProviderRegistry;
   /** True when TOCSIN_SECRET was not set and a secret was generated into Redis. */
   secretGenerated: boolean;
   /** True when TOCSIN_ADMIN_TOKEN was not set and a token was generated into Redis. */
@@ -36,7 +39,7 @@ export interface Context {
   close(): Promise<void>;
 }
 
-export async function createContext(config: Config, options: { log?: Logger } = {}): Promise<Context> {
+export async function createContext(config: Config, options: { log?: Logger; providers?: ProviderRegistry } = {}): Promise<Context> {
   const log = options.log ?? createLogger(config.log.level);
   const redis = await connectRedis(config.redis.url);
   const keys = redisKeys(config.redis.prefix);
@@ -45,7 +48,7 @@ export async function createContext(config: Config, options: { log?: Logger } = 
   const admin = await resolveAdminToken(redis, keys, config.secrets.adminToken);
   config = { ...config, secrets: { ...config.secrets, adminToken: admin.token } };
   const alerts = new AlertStore(redis, keys);
-  const ledger = new Ledger(redis, keys);
+  const ledger = new Ledger(redis, keys, config.events.maxPerAlert);
   return {
     config,
     redis,
@@ -53,12 +56,13 @@ export async function createContext(config: Config, options: { log?: Logger } = 
     alerts,
     subscribers: new SubscriberStore(redis, keys),
     ledger,
-    publications: new Publications(redis, keys),
+    publications: new Publications(redis, keys, config.events.maxActivity),
     queues,
     log,
     secret,
     health: new HealthStore(redis, keys),
     audit: new AuditLog(redis, keys),
+    providers: options.providers ?? builtInProviders,
     adminTokenGenerated: admin.generated,
     secretGenerated,
     async close() {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job } from 'bullmq';
 import { testContext, dropPrefix, waitFor } from './helpers/context.js';
 import { TestSmtpServer } from './helpers/smtp.js';
 import { seedSubscribers, storeAlert } from './helpers/fixtures.js';
@@ -9,7 +8,8 @@ import { publishAlert } from '../src/publish/publish.js';
 import { alertStatus } from '../src/publish/status.js';
 import { QUEUE } from '../src/queue/queues.js';
 import type { Context } from '../src/context.js';
-import type { PublishJob } from '../src/queue/jobs.js';
+import { jobIds } from '../src/queue/jobs.js';
+import { attemptOf } from './helpers/attempt.js';
 
 describe('publishing an alert by email', () => {
   let ctx: Context;
@@ -91,7 +91,7 @@ describe('publishing an alert by email', () => {
     expect(again.outcome === 'already' && again.message).toMatch(/already published/);
     const rerun = createPublishProcessor(ctx, new Map());
     await ctx.alerts.transition(alert.id, ['published'], 'publishing');
-    await rerun({ data: { kind: 'publish', alertId: alert.id } } as Job<PublishJob>);
+    await rerun(await attemptOf(ctx, jobIds.publish(alert.id)));
     await ctx.publications.finishIfComplete(alert.id);
     await new Promise((r) => setTimeout(r, 500));
     expect(await ctx.queues.get(QUEUE.email).getJobCounts()).toEqual(jobsBefore);

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { testContext, dropPrefix, waitFor } from './helpers/context.js';
 import { storeAlert } from './helpers/fixtures.js';
 import { startWorkers, type RunningWorkers } from '../workers/run.js';
-import { buildAccountChannels } from '../src/channels/registry.js';
+import { buildAccounts } from '../src/channels/accounts.js';
 import { verifySignature, SIGNATURE_HEADER } from '../src/channels/webhook.js';
 import { publishAlert } from '../src/publish/publish.js';
 import { alertStatus } from '../src/publish/status.js';
@@ -49,7 +49,7 @@ describe('signed webhooks', () => {
         { id: 'old-hook', url: `${base}/gone` },
       ],
     });
-    workers = startWorkers(ctx, buildAccountChannels(ctx.config, { PARTNER_HOOK_SECRET: SECRET }));
+    workers = startWorkers(ctx, await buildAccounts(ctx.config, ctx.providers, { PARTNER_HOOK_SECRET: SECRET }));
   });
   afterAll(async () => {
     await workers.close();

@@ -1,113 +1,89 @@
-import { Worker, type Job } from 'bullmq';
+import { performance } from 'node:perf_hooks';
+import { UnrecoverableError, Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
-import type { AccountPostJob } from '../src/queue/jobs.js';
+import type { Messenger, RenderedMessage } from '../src/channels/messenger.js';
 import type { Outcome } from '../src/store/ledger.js';
-import { DeliveryError, type AccountChannel, type PostedPart, type RenderedMessage } from '../src/channels/types.js';
+import type { WorkerHooks } from '../src/metrics/worker-hooks.js';
+import type { SendResult } from '../src/metrics/latency.js';
+import { dispatchThread, type ThreadResult } from '../src/delivery/thread-dispatcher.js';
+import { ThreadParts } from '../src/store/thread-parts.js';
 import { loadRendered } from '../src/publish/rendered.js';
 import { backoffDelay } from '../src/queue/queues.js';
-import { HealthStore } from '../src/store/health.js';
+import type { Processor } from '../src/queue/attempt.js';
 
-const TARGET = 'post';
+/** An account has one target per alert: the post (or thread) itself. */
+export const ACCOUNT_TARGET = 'post';
 
 /**
- * Posts one alert to one account. Parts of a thread are recorded as each is accepted, so a retry
- * resumes after the last accepted part. An interrupted send is never re-posted blindly: it is
- * looked up at the provider where possible, and otherwise recorded as `unknown`.
+ * Posts one alert to one account through the thread dispatcher, then records the one outcome.
+ * Every part is recorded as it is accepted, so a retry or a takeover after a crash resumes after
+ * the last recorded part and never posts one twice (src/delivery/thread-dispatcher.ts).
  */
-export function createAccountProcessor(ctx: Context, adapter: AccountChannel, getWorker: () => Worker | undefined) {
-  const health = new HealthStore(ctx.redis, ctx.keys);
+export function createAccountProcessor(ctx: Context, accounts: Map<string, Messenger>, hooks: WorkerHooks): Processor<'account-post'> {
+  const threads = new ThreadParts(ctx.redis, ctx.keys);
   const retry = ctx.config.retry;
 
-  return async (job: Job<AccountPostJob>): Promise<Outcome['state']> => {
+  return async ({ job, token, lease, worker }) => {
     const { alertId, channel } = job.data;
-    const owner = job.id as string;
-    const partsKey = ctx.keys.postedParts(alertId, channel);
+    const messenger = accounts.get(channel);
+    if (!messenger) throw new UnrecoverableError(`account "${channel}" is not configured in this process`);
     const message = await loadRendered<RenderedMessage>(ctx, alertId, channel);
     if (!message) throw new Error(`alert ${alertId} has no rendered message for ${channel}`);
 
-    const [claim] = await ctx.ledger.claim(alertId, channel, owner, [TARGET], adapter.safeToResend ? 'resend' : 'unknown');
+    const [claim] = await ctx.ledger.claim(alertId, channel, token, [ACCOUNT_TARGET]);
     if (!claim) {
       await ctx.publications.finishIfComplete(alertId);
-      return 'skipped';
+      return 'nothing to send';
     }
-    const posted = (await ctx.redis.lrange(partsKey, 0, -1)).map((raw) => JSON.parse(raw) as PostedPart);
-    const context = {
-      posted,
-      idempotencyKey: `tocsin-${alertId}-${channel}`,
-      onPosted: async (part: PostedPart) => {
-        posted.push(part);
-        await ctx.redis.rpush(partsKey, JSON.stringify(part));
-      },
-    };
+    const started = performance.now();
+    const result = await dispatchThread(messenger, message, {
+      record: await threads.read(alertId, channel),
+      begin: (index) => threads.begin(alertId, channel, ACCOUNT_TARGET, token, index),
+      save: (index, part) => threads.record(alertId, channel, ACCOUNT_TARGET, token, index, part),
+      lease,
+      idempotencyKey: (index) => `tocsin-${alertId}-${channel}${index > 0 ? `-${index}` : ''}`,
+    });
+    hooks.observe(channel, (performance.now() - started) / 1000, latencyResult(result));
+    if (result.kind === 'lost') throw new Error(`stopped: ${result.reason}`);
+
     const settle = async (outcome: Omit<Outcome, 'target'>) => {
-      await ctx.ledger.settle(alertId, channel, owner, [{ target: TARGET, ...outcome }]);
-      if (outcome.state === 'sent' || outcome.state === 'failed' || outcome.state === 'unknown') {
-        await health.recordDelivery(channel, outcome.state === 'sent', outcome.error);
-      }
+      await ctx.ledger.settle(alertId, channel, token, [{ target: ACCOUNT_TARGET, ...outcome }]);
+      if (outcome.state !== 'retrying') await ctx.health.recordDelivery(channel, outcome.state === 'sent', outcome.error);
       await ctx.publications.finishIfComplete(alertId);
       return outcome.state;
     };
-    const sentOutcome = () => ({ state: 'sent' as const, providerId: posted[0]?.id, url: posted[0]?.url });
-
-    // An earlier run of this job died mid-send (safeToResend adapters only reach here): record a
-    // part the provider already has, and finish only if that completes the thread.
-    if (claim.resumed && adapter.findExisting) {
-      const found = await adapter.findExisting(message, context).catch(() => undefined);
-      if (found && !posted.some((p) => p.id === found.id)) await context.onPosted(found);
-      if (found && posted.length >= message.parts.length) return settle(sentOutcome());
-    }
-
-    try {
-      await adapter.deliver(message, context);
-      return await settle(sentOutcome());
-    } catch (err) {
-      const e = err instanceof DeliveryError ? err : new DeliveryError('transient', (err as Error).message ?? String(err));
-      const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const partial = posted.length > 0 ? ` (after ${posted.length} of ${message.parts.length} parts)` : '';
-      switch (e.kind) {
-        case 'rate-limited': {
-          const waitMs = Math.max(1000, (e.options.retryAt ?? Date.now() + 60_000) - Date.now());
-          await settle({ state: 'retrying', error: `rate limited${partial}: ${e.message}`, retryAt: Date.now() + waitMs });
+    const first = result.posted[0] ? { providerId: result.posted[0].id, ...(result.posted[0].url ? { url: result.posted[0].url } : {}) } : {};
+    switch (result.kind) {
+      case 'sent':
+        return settle({ state: 'sent', ...first, ...notesOf(result) });
+      case 'failed':
+      case 'unknown':
+        return settle({ state: result.kind, error: result.reason, ...first });
+      case 'retry': {
+        if (result.rateLimited) {
+          const waitMs = Math.max(1000, (result.retryAt ?? Date.now() + 60_000) - Date.now());
+          await settle({ state: 'retrying', error: `rate limited: ${result.reason}`, retryAt: Date.now() + waitMs });
           // Holds this account's whole queue until the provider's reset; no attempt is spent.
-          const worker = getWorker();
-          if (worker) {
-            await worker.rateLimit(waitMs);
-            throw Worker.RateLimitError();
-          }
-          throw e;
+          await worker.rateLimit(waitMs);
+          throw Worker.RateLimitError();
         }
-        case 'unknown-outcome': {
-          const found = adapter.findExisting ? await adapter.findExisting(message, context).catch(() => undefined) : undefined;
-          if (found) {
-            if (!posted.some((p) => p.id === found.id)) await context.onPosted(found);
-            // The lost part exists: the rest of the thread can go on in a later attempt.
-            if (posted.length < message.parts.length) {
-              await settle({ state: 'retrying', error: `resuming after a lost reply${partial}`, retryAt: Date.now() });
-              throw new Error('part found after a lost reply; resuming the thread');
-            }
-            return settle(sentOutcome());
-          }
-          if (found === null && !finalAttempt) {
-            await settle({
-              state: 'retrying',
-              error: `timed out, and the provider has no such post: ${e.message}`,
-              retryAt: Date.now() + backoffDelay(job.attemptsMade + 1, retry, owner),
-            });
-            throw e;
-          }
-          return settle({
-            state: 'unknown',
-            error: `outcome unknown${partial}: ${e.message}`,
-            ...(posted[0] ? { providerId: posted[0].id, url: posted[0].url } : {}),
-          });
-        }
-        case 'permanent':
-          return settle({ state: 'failed', error: `${e.message}${partial}` });
-        case 'transient':
-          if (finalAttempt) return settle({ state: 'failed', error: `gave up after ${job.attemptsMade + 1} attempts${partial}: ${e.message}` });
-          await settle({ state: 'retrying', error: `${e.message}${partial}`, retryAt: Date.now() + backoffDelay(job.attemptsMade + 1, retry, owner) });
-          throw e;
+        if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) return settle({ state: 'failed', error: `gave up after ${job.attemptsMade + 1} attempts: ${result.reason}` });
+        await settle({ state: 'retrying', error: result.reason, retryAt: Date.now() + backoffDelay(job.attemptsMade + 1, retry, job.id) });
+        throw new Error(result.reason);
       }
     }
   };
+}
+
+function latencyResult(result: ThreadResult): SendResult {
+  if (result.kind === 'retry') return result.rateLimited ? 'rate-limited' : 'transient';
+  if (result.kind === 'failed') return 'permanent';
+  if (result.kind === 'lost') return 'transient';
+  return result.kind;
+}
+
+/** "image left out: …" and other notes the parts carry, kept on the `sent` entry. */
+function notesOf(result: Extract<ThreadResult, { kind: 'sent' }>): { error?: string } {
+  const notes = result.posted.map((p) => p.ref?.warning).filter((w): w is string => Boolean(w));
+  return notes.length ? { error: notes.join('; ') } : {};
 }

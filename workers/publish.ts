@@ -1,27 +1,28 @@
-import type { Job } from 'bullmq';
 import type { Context } from '../src/context.js';
-import type { AccountChannel } from '../src/channels/types.js';
-import type { PublishJob } from '../src/queue/jobs.js';
+import type { Messenger } from '../src/channels/messenger.js';
 import { jobIds } from '../src/queue/jobs.js';
 import { EMAIL_CHANNEL, storeRenderedOnce } from '../src/publish/rendered.js';
+import { ACCOUNT_TARGET } from './account.js';
+import type { Processor } from '../src/queue/attempt.js';
 
 /**
  * Renders every channel's message once, then fans out: one job per account on that account's
- * queue, and email batch jobs over matching confirmed subscribers in id order. Re-running it
- * adds nothing: rendered messages are stored once, job ids are deterministic, the ledger only
- * adds new targets, and the fan-out resumes from its saved cursor.
+ * queue, and email batch jobs over matching confirmed subscribers in id order. Re-running it adds
+ * nothing, even while an earlier run of the same job is still going (its lock lapsed): rendered
+ * messages are stored once, job ids are deterministic, the ledger only adds new targets, and the
+ * cursor only moves by compare-and-set, so each batch is counted once whoever queued it.
  */
-export function createPublishProcessor(ctx: Context, accounts: Map<string, AccountChannel>) {
-  return async (job: Job<PublishJob>): Promise<{ batches: number; recipients: number }> => {
+export function createPublishProcessor(ctx: Context, accounts: Map<string, Messenger>): Processor<'publish'> {
+  return async ({ job, lease }) => {
     const { alertId } = job.data;
     const alert = await ctx.alerts.get(alertId);
     if (!alert || alert.status !== 'publishing') return { batches: 0, recipients: 0 };
     await ctx.publications.start(alertId);
 
-    for (const [channel, adapter] of accounts) {
-      await storeRenderedOnce(ctx, alert, channel, () => adapter.render(alert));
-      await ctx.ledger.enqueue(alertId, channel, ['post']);
-      await ctx.queues.addAccountPost({ kind: 'account-post', alertId, channel }, jobIds.accountPost(alertId));
+    for (const [channel, messenger] of accounts) {
+      await storeRenderedOnce(ctx, alert, channel, () => messenger.render(alert));
+      await ctx.ledger.enqueue(alertId, channel, [ACCOUNT_TARGET]);
+      await ctx.queues.add({ kind: 'account-post', alertId, channel }, jobIds.accountPost(alertId));
     }
 
     let pub = await ctx.publications.get(alertId);
@@ -29,12 +30,18 @@ export function createPublishProcessor(ctx: Context, accounts: Map<string, Accou
       await storeRenderedOnce(ctx, alert, EMAIL_CHANNEL);
       let cursor = pub.cursor;
       for (;;) {
+        lease.assertValid();
         const page = await ctx.subscribers.matching(alert, cursor, ctx.config.email.batchSize);
         if (page.ids.length > 0) {
           // Ledger first: the alert cannot be counted finished while this batch is outstanding.
           await ctx.ledger.enqueue(alertId, EMAIL_CHANNEL, page.ids.map(String));
-          await ctx.queues.addEmailBatch({ kind: 'email-batch', alertId, subscriberIds: page.ids }, jobIds.emailBatch(alertId, page.ids[0]));
-          await ctx.publications.advance(alertId, page.lastExamined, page.ids.length);
+          await ctx.queues.add({ kind: 'email-batch', alertId, subscriberIds: page.ids }, jobIds.emailBatch(alertId, page.ids[0]));
+        }
+        // Compare-and-set: if another run of this job got further meanwhile, follow it from its
+        // cursor; the batch it queued is the same job id, and is counted once.
+        if (!(await ctx.publications.advance(alertId, cursor, page.lastExamined, page.ids.length))) {
+          cursor = (await ctx.publications.get(alertId)).cursor;
+          continue;
         }
         cursor = page.lastExamined;
         if (page.done) break;

@@ -1,13 +1,17 @@
-import { Worker, type Processor, type WorkerOptions } from 'bullmq';
+import { Worker, type Job, type MinimalJob, type WorkerOptions } from 'bullmq';
 import type { Context } from '../src/context.js';
-import type { RetryConfig } from '../src/config/schema.js';
-import type { AccountChannel } from '../src/channels/types.js';
-import { QUEUE, BACKOFF_TYPE, backoffDelay } from '../src/queue/queues.js';
+import type { Messenger } from '../src/channels/messenger.js';
+import { BACKOFF_TYPE, backoffDelay, retryFor } from '../src/queue/queues.js';
+import { QUEUE, type JobKind, type JobOf, type TocsinJob } from '../src/queue/jobs.js';
+
+export type { Attempt, Processor } from '../src/queue/attempt.js';
 import { createMailTransport, type MailTransport } from '../src/channels/email/transport.js';
+import { JobLease } from '../src/delivery/lease.js';
+import type { Processor, Processors } from '../src/queue/attempt.js';
 import { createPublishProcessor } from './publish.js';
 import { createEmailProcessor } from './email.js';
 import { createAccountProcessor } from './account.js';
-import { SCHEDULE_QUEUE, createScheduleProcessor } from '../src/publish/schedule.js';
+import { createScheduleProcessor } from '../src/publish/schedule.js';
 import { startWorkerHooks } from '../src/metrics/worker-hooks.js';
 
 export interface RunningWorkers {
@@ -26,50 +30,70 @@ const matches = (name: string, patterns?: string[]) =>
   !patterns || patterns.length === 0 || patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
 
 /** Starts a BullMQ worker for each selected queue, all with the same options filled in one place. */
-export function startWorkers(ctx: Context, accounts: Map<string, AccountChannel>, options: StartWorkersOptions = {}): RunningWorkers {
+export function startWorkers(ctx: Context, accounts: Map<string, Messenger>, options: StartWorkersOptions = {}): RunningWorkers {
   const workers: Worker[] = [];
-  let transport: MailTransport | undefined;
   const hooks = startWorkerHooks(ctx); // send-latency histogram + status webhooks
+  let transport: MailTransport | undefined;
+  const lockDurationMs = ctx.config.workers.lockDurationMs;
 
-  const start = <T>(name: string, processor: Processor<T>, concurrency: number, retry: RetryConfig) => {
+  const processors: Processors = {
+    publish: createPublishProcessor(ctx, accounts),
+    'scheduled-publish': createScheduleProcessor(ctx),
+    'account-post': createAccountProcessor(ctx, accounts, hooks),
+  };
+
+  const start = (name: string, concurrency: number) => {
     const opts: WorkerOptions = {
       connection: { url: ctx.config.redis.url, maxRetriesPerRequest: null },
       prefix: ctx.keys.queuePrefix,
       concurrency,
-      lockDuration: ctx.config.workers.lockDurationMs,
+      lockDuration: lockDurationMs,
       stalledInterval: ctx.config.workers.stalledIntervalMs,
+      // Each job's lease renews its own lock and knows when it is lost (src/delivery/lease.ts).
+      skipLockRenewal: true,
       // A job whose worker died is taken over, however often; the ledger prevents duplicates.
       maxStalledCount: 1000,
       settings: {
-        backoffStrategy: (attemptsMade: number, type?: string, _err?: Error, job?: { id?: string }) =>
-          type === BACKOFF_TYPE ? backoffDelay(attemptsMade, retry, job?.id) : 0,
+        backoffStrategy: (attemptsMade: number, type?: string, _err?: Error, job?: MinimalJob) =>
+          type === BACKOFF_TYPE && job ? backoffDelay(attemptsMade, retryFor(ctx.config, (job.data as TocsinJob).kind), job.id) : 0,
       },
     };
-    const worker = new Worker<T>(name, processor, opts);
+    const worker: Worker = new Worker<TocsinJob>(
+      name,
+      async (job, token) => {
+        const processor = processors[job.data.kind] as Processor<JobKind> | undefined;
+        if (!processor) throw new Error(`no processor for jobs of kind "${job.data.kind}" on queue ${name}`);
+        const lease = new JobLease(
+          { extend: (ms) => job.extendLock(token as string, ms) },
+          {
+            lockDurationMs,
+            acquiredAt: job.processedOn ?? Date.now(),
+            onLost: (reason) => ctx.log.warn({ queue: name, job: job.id, reason }, 'lost the lock of a job; stopping its sends'),
+          },
+        );
+        try {
+          return await processor({ job: job as Job<JobOf<JobKind>>, token: token as string, lease, worker });
+        } finally {
+          lease.stop();
+        }
+      },
+      opts,
+    );
     worker.on('failed', (job, err) => ctx.log.warn({ queue: name, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job attempt failed'));
     worker.on('error', (err) => ctx.log.error({ queue: name, err: err.message }, 'worker error'));
     workers.push(worker);
-    return worker;
   };
 
-  if (matches(QUEUE.publish, options.queues)) start(QUEUE.publish, createPublishProcessor(ctx, accounts), 2, ctx.config.retry);
-  // Scheduled publishes: delayed jobs that publish an alert at the time staff chose.
-  if (matches(SCHEDULE_QUEUE, options.queues)) start(SCHEDULE_QUEUE, createScheduleProcessor(ctx), 1, ctx.config.retry);
+  if (matches(QUEUE.publish, options.queues)) start(QUEUE.publish, ctx.config.workers.publishConcurrency);
+  if (matches(QUEUE.schedule, options.queues)) start(QUEUE.schedule, 1);
   if (matches(QUEUE.email, options.queues) && ctx.config.email.enabled) {
     transport = options.transport ?? createMailTransport(ctx.config.email);
-    start(QUEUE.email, createEmailProcessor(ctx, hooks.transport(transport)), ctx.config.email.concurrency, ctx.config.email.retry);
+    processors['email-batch'] = createEmailProcessor(ctx, hooks.transport(transport));
+    start(QUEUE.email, ctx.config.email.concurrency);
   }
-  for (const [channel, adapter] of accounts) {
+  for (const channel of accounts.keys()) {
     const name = QUEUE.account(channel);
-    if (!matches(name, options.queues)) continue;
-    let worker: Worker | undefined;
-    const concurrency = ctx.config.social.find((s) => s.id === channel)?.concurrency ?? 1;
-    worker = start(
-      name,
-      createAccountProcessor(ctx, hooks.adapter(adapter), () => worker),
-      concurrency,
-      ctx.config.retry,
-    );
+    if (matches(name, options.queues)) start(name, ctx.config.social.find((s) => s.id === channel)?.concurrency ?? 1);
   }
 
   return {

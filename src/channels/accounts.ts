@@ -1,23 +1,39 @@
 import type { Context } from '../context.js';
-import type { AccountChannel } from './types.js';
-import { buildAccountChannels } from './registry.js';
+import type { Config } from '../config/schema.js';
+import type { Messenger } from './messenger.js';
+import type { ProviderRegistry } from './providers.js';
+import type { SocialDeps } from './social/tokens.js';
+import { WebhookChannel } from './webhook.js';
 import { RedisTokenStore } from '../store/social-tokens.js';
+import { errors } from '../errors.js';
+
+/** Every configured account (webhooks and social), by channel id. Ids are unique across both. */
+export async function buildAccounts(config: Config, providers: ProviderRegistry, env: NodeJS.ProcessEnv, deps: SocialDeps = {}): Promise<Map<string, Messenger>> {
+  const accounts = new Map<string, Messenger>();
+  const add = (messenger: Messenger) => {
+    if (messenger.id === 'email' || accounts.has(messenger.id)) throw errors.CONFIG_INVALID(`channel id "${messenger.id}" is used twice; ids must be unique`);
+    accounts.set(messenger.id, messenger);
+  };
+  const chat = { organisationName: config.organisation.name, colours: config.organisation.colours };
+  for (const hook of config.webhooks) add(new WebhookChannel(hook, hook.secretEnv ? env[hook.secretEnv] : undefined, chat));
+  for (const account of config.social) {
+    const provider = providers.get(account.provider);
+    if (!provider) throw errors.CONFIG_INVALID(`social.${account.id}.provider: "${account.provider}" is not one of ${providers.names.join(', ')}`);
+    add(await provider.create(account, env, deps));
+  }
+  return accounts;
+}
 
 /**
- * Every configured account, ready to render: social providers registered with a Redis token
- * store, and adapters that read provider settings (Mastodon's character limit) prepared. A
- * provider that cannot be reached now keeps its defaults; delivery checks again.
+ * Every configured account, ready to render: refreshed OAuth tokens kept in Redis, and provider
+ * settings render() needs (Mastodon's character limit) read. A provider that cannot be reached
+ * now keeps its defaults; delivery checks again.
  */
-export async function createAccountChannels(ctx: Context, env: NodeJS.ProcessEnv = process.env): Promise<Map<string, AccountChannel>> {
-  // Loaded here, not at start-up: the provider clients are large and most commands never post.
-  const { registerSocialProviders, isPreparable } = await import('./social/index.js');
-  registerSocialProviders({ tokenStore: new RedisTokenStore(ctx.redis, ctx.keys) });
-  const accounts = buildAccountChannels(ctx.config, env);
+export async function createAccountChannels(ctx: Context, env: NodeJS.ProcessEnv = process.env): Promise<Map<string, Messenger>> {
+  const accounts = await buildAccounts(ctx.config, ctx.providers, env, { tokenStore: new RedisTokenStore(ctx.redis, ctx.keys) });
   await Promise.all(
     [...accounts.values()].map((channel) =>
-      isPreparable(channel)
-        ? channel.prepare().catch((err: Error) => ctx.log.warn({ channel: channel.id, err: err.message }, 'could not read provider settings; using defaults'))
-        : undefined,
+      channel.prepare?.().catch((err: Error) => ctx.log.warn({ channel: channel.id, err: err.message }, 'could not read provider settings; using defaults')),
     ),
   );
   return accounts;

@@ -1,4 +1,4 @@
-import { DeliveryError } from './types.js';
+import { DeliveryError } from './messenger.js';
 
 /** Seconds or an HTTP date, as Retry-After allows; returns an epoch ms or undefined. */
 export function retryAfterToEpochMs(value: string | null | undefined, now = Date.now()): number | undefined {
@@ -20,10 +20,23 @@ export function deliveryErrorForStatus(status: number, reason: string, retryAt?:
  * an abort or timeout after the request was written may have (unknown outcome).
  */
 export function deliveryErrorForNetwork(err: unknown, sentRequest: boolean): DeliveryError {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  const code = e.cause?.code;
-  const reason = `${code ?? e.name ?? 'error'}: ${e.cause?.message ?? e.message ?? String(err)}`;
+  const e = (err ?? {}) as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
+  const code = e.cause?.code ?? e.code;
+  const reason = `${code ?? e.name ?? 'error'}: ${e.cause?.message ?? errorText(err)}`;
   const neverSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'UND_ERR_CONNECT_TIMEOUT';
   if (neverSent || !sentRequest) return new DeliveryError('transient', reason, { code });
   return new DeliveryError('unknown-outcome', reason, { code });
+}
+
+/** A readable message for anything thrown: never "[object Object]". */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  if (typeof err === 'string') return err;
+  const e = err as { message?: unknown; code?: unknown } | null;
+  if (e && typeof e.message === 'string') return e.message;
+  try {
+    return JSON.stringify(err) ?? String(err);
+  } catch {
+    return String(err);
+  }
 }

@@ -1,9 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Alert } from '../domain/alert.js';
 import type { WebhookConfig } from '../config/schema.js';
-import { DeliveryError, type AccountChannel, type DeliverContext, type HealthReport, type PostedPart, type RenderedMessage } from './types.js';
+import { DeliveryError, type HealthReport, type Messenger, type PostedPart, type RenderedMessage, type RenderedPart, type ThreadPosition } from './messenger.js';
+import { withDeadline } from '../net/deadline.js';
 import { slackPayload, discordPayload, postChatWebhook, type ChatFormatOptions, type SlackPayload } from './social/chat-formats.js';
-import { deliveryErrorForNetwork, deliveryErrorForStatus, retryAfterToEpochMs } from './http-errors.js';
+import { deliveryErrorForNetwork, deliveryErrorForStatus, errorText, retryAfterToEpochMs } from './http-errors.js';
 
 // Generic signed webhook. The signature works as Stripe's does:
 //   Tocsin-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
@@ -50,7 +51,7 @@ export function webhookPayload(alert: Alert) {
   };
 }
 
-export class WebhookChannel implements AccountChannel {
+export class WebhookChannel implements Messenger {
   readonly provider: string;
   /** Signed JSON receivers deduplicate on Idempotency-Key; Slack and Discord do not. */
   readonly safeToResend: boolean;
@@ -66,6 +67,10 @@ export class WebhookChannel implements AccountChannel {
     this.safeToResend = config.format === 'json';
   }
 
+  get partDeadlineMs(): number {
+    return this.config.timeoutMs * 2;
+  }
+
   render(alert: Alert): RenderedMessage {
     const payload =
       this.config.format === 'slack'
@@ -77,52 +82,57 @@ export class WebhookChannel implements AccountChannel {
     return { channel: this.id, provider: this.provider, parts: [{ text, length: Buffer.byteLength(text), limit: 1_048_576 }] };
   }
 
-  async deliver(message: RenderedMessage, context: DeliverContext): Promise<PostedPart> {
-    const body = message.parts[0].text;
+  async postPart(part: RenderedPart, position: ThreadPosition, signal: AbortSignal): Promise<PostedPart> {
+    const body = part.text;
     if (this.config.format !== 'json') {
-      const part = await postChatWebhook(this.config.format, this.config.url, JSON.parse(body) as SlackPayload, {
-        timeoutMs: this.config.timeoutMs,
-        signal: context.signal,
-      });
-      await context.onPosted(part);
-      return part;
+      return postChatWebhook(this.config.format, this.config.url, JSON.parse(body) as SlackPayload, { timeoutMs: this.config.timeoutMs, signal });
     }
+    const event = (JSON.parse(body) as { type?: string }).type ?? 'alert.published';
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'Tocsin-Webhook/1',
-      'idempotency-key': context.idempotencyKey,
-      'tocsin-event': 'alert.published',
+      'idempotency-key': position.idempotencyKey,
+      'tocsin-event': event,
     };
     if (this.secret) headers[SIGNATURE_HEADER] = signPayload(this.secret, body);
-    let response: Response;
+    let status: number;
+    let answer: string;
+    let requestId: string | null;
+    let retryAfter: string | null;
     try {
-      response = await fetch(this.config.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.config.timeoutMs) });
+      ({ status, answer, requestId, retryAfter } = await withDeadline(
+        this.config.timeoutMs,
+        async (s) => {
+          const response = await fetch(this.config.url, { method: 'POST', headers, body, signal: s });
+          return {
+            status: response.status,
+            answer: (await response.text().catch(() => '')).slice(0, 300),
+            requestId: response.headers.get('x-request-id'),
+            retryAfter: response.headers.get('retry-after'),
+          };
+        },
+        { signal, what: `POST ${new URL(this.config.url).origin}` },
+      ));
     } catch (err) {
       // A receiver is told to deduplicate on Idempotency-Key, so even a timeout is safe to retry.
       const e = deliveryErrorForNetwork(err, true);
       throw new DeliveryError('transient', e.message, e.options);
     }
-    const text = (await response.text().catch(() => '')).slice(0, 300);
-    if (!response.ok) {
-      throw deliveryErrorForStatus(
-        response.status,
-        `HTTP ${response.status}${text ? `: ${text}` : ''}`,
-        retryAfterToEpochMs(response.headers.get('retry-after')),
-      );
-    }
-    const part = { id: response.headers.get('x-request-id') ?? `HTTP ${response.status}` };
-    await context.onPosted(part);
-    return part;
+    if (status < 200 || status >= 300) throw deliveryErrorForStatus(status, `HTTP ${status}${answer ? `: ${answer}` : ''}`, retryAfterToEpochMs(retryAfter));
+    return { id: requestId ?? `HTTP ${status}` };
   }
 
-  async checkHealth(): Promise<HealthReport> {
+  async checkHealth(signal?: AbortSignal): Promise<HealthReport> {
     const checkedAt = new Date().toISOString();
     if (this.config.secretEnv && !this.secret) return { ok: false, checkedAt, detail: `${this.config.secretEnv} is not set` };
     try {
-      const response = await fetch(this.config.url, { method: 'HEAD', signal: AbortSignal.timeout(this.config.timeoutMs) });
-      return { ok: response.status < 500, checkedAt, detail: `HEAD answered ${response.status}` };
+      const status = await withDeadline(this.config.timeoutMs, async (s) => (await fetch(this.config.url, { method: 'HEAD', signal: s })).status, {
+        signal,
+        what: `HEAD ${new URL(this.config.url).origin}`,
+      });
+      return { ok: status < 500, checkedAt, detail: `HEAD answered ${status}` };
     } catch (err) {
-      return { ok: false, checkedAt, detail: `unreachable: ${(err as Error).message}` };
+      return { ok: false, checkedAt, detail: `unreachable: ${errorText(err)}` };
     }
   }
 }

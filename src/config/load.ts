@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { configSchema, type Config } from './schema.js';
+import { configSchemaFor, type Config } from './schema.js';
+import { builtInProviders, type ProviderRegistry } from '../channels/providers.js';
 import { errors, formatZodIssues } from '../errors.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/tocsin.yaml';
@@ -34,6 +35,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra values merged over the file (tests and embedding). */
   overrides?: Record<string, unknown>;
+  /** The social providers accounts may name (default: the built-in ones). */
+  providers?: ProviderRegistry;
 }
 
 export function readConfigFile(path: string): Record<string, unknown> {
@@ -75,7 +78,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if (value === undefined || value === '') continue;
     setPath(raw, path_, kind === 'int' && /^\d+$/.test(value) ? Number(value) : value);
   }
-  const parsed = configSchema.safeParse(raw);
+  const parsed = configSchemaFor(options.providers ?? builtInProviders).safeParse(raw);
   if (!parsed.success) throw errors.CONFIG_INVALID(formatZodIssues(parsed.error.issues, path ?? 'config'));
   return parsed.data;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { builtInProviders, type ProviderRegistry } from '../channels/providers.js';
 
 // One schema for the whole configuration. Defaults live here and nowhere else.
 
@@ -28,18 +29,20 @@ const webhookSchema = z.object({
   timeoutMs: z.number().int().positive().default(10_000),
 });
 
-const socialAccountSchema = z
-  .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'use lowercase letters, digits and dashes'),
-    provider: z.enum(['x', 'mastodon', 'bluesky', 'facebook', 'telegram']),
-    // Base URL of the provider's API; tests point this at a local fake.
-    baseUrl: z.url().optional(),
-    // Environment variable names for this account's credentials, by credential name.
-    credentialsEnv: z.record(z.string(), z.string().regex(/^[A-Z][A-Z0-9_]*$/)).default({}),
-    options: z.record(z.string(), z.unknown()).default({}),
-    concurrency: z.number().int().min(1).max(10).default(1),
-  })
-  .loose();
+/** A social account; `providers` are the registry's names (src/channels/providers.ts). */
+const socialAccountSchemaFor = (providers: readonly string[]) =>
+  z
+    .object({
+      id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'use lowercase letters, digits and dashes'),
+      provider: z.string().refine((p) => providers.includes(p), { error: `must be one of ${providers.join(', ')}` }),
+      // Base URL of the provider's API; tests point this at a local fake.
+      baseUrl: z.url().optional(),
+      // Environment variable names for this account's credentials, by credential name.
+      credentialsEnv: z.record(z.string(), z.string().regex(/^[A-Z][A-Z0-9_]*$/)).default({}),
+      options: z.record(z.string(), z.unknown()).default({}),
+      concurrency: z.number().int().min(1).max(10).default(1),
+    })
+    .loose();
 
 // Status webhooks: tell staff (Slack, a ticketing hook...) when an alert finishes publishing
 // or a channel starts failing. Signed like the alert webhooks.
@@ -292,6 +295,17 @@ export const configSchema = z.object({
       concurrency: z.number().int().min(1).max(50).default(2),
       // Messages in flight at once inside one batch.
       sendConcurrency: z.number().int().min(1).max(200).default(10),
+      // The worker's own deadline for one message, whatever the SMTP client's timeouts do.
+      sendDeadlineMs: z.number().int().min(1000).max(600_000).default(120_000),
+      // After this many SMTP timeouts or refused connections in a row, the email queue pauses
+      // (pauseMs, doubling up to maxPauseMs) and the health page and status webhooks say so.
+      breaker: z
+        .object({
+          failuresInARow: z.number().int().min(1).max(1000).default(5),
+          pauseMs: z.number().int().min(1000).default(30_000),
+          maxPauseMs: z.number().int().min(1000).default(10 * 60_000),
+        })
+        .prefault({}),
       retry: retrySchema,
     })
     .prefault({}),
@@ -302,13 +316,33 @@ export const configSchema = z.object({
   subscriptions: subscriptionsSchema,
   bounces: bouncesSchema,
   webhooks: z.array(webhookSchema).default([]),
-  social: z.array(socialAccountSchema).default([]),
+  social: z.array(socialAccountSchemaFor(builtInProviders.names)).default([]),
   retry: retrySchema,
   workers: z
     .object({
-      // A job whose worker stopped renewing its lock is taken over after this long.
+      // A job whose worker stopped renewing its lock is taken over after this long. The worker
+      // itself stops sending a quarter of this before its lock can run out (src/delivery/lease.ts).
       lockDurationMs: z.number().int().min(1000).default(30_000),
       stalledIntervalMs: z.number().int().min(1000).default(30_000),
+      // Publish jobs (render + fan-out) at once per process.
+      publishConcurrency: z.number().int().min(1).max(20).default(2),
+      // On SIGTERM, jobs in flight get this long to finish before the process exits anyway.
+      drainTimeoutMs: z.number().int().min(1000).default(60_000),
+    })
+    .prefault({}),
+  queues: z
+    .object({
+      // Finished jobs are kept this long so that re-adding a deterministic job id is recognised.
+      keepCompletedS: z.number().int().min(60).default(7 * 24 * 3600),
+      keepCompletedCount: z.number().int().min(100).default(100_000),
+      keepFailedS: z.number().int().min(60).default(30 * 24 * 3600),
+    })
+    .prefault({}),
+  events: z
+    .object({
+      // Delivery events kept per alert (live progress, the console's history), and lifecycle events in all.
+      maxPerAlert: z.number().int().min(100).default(20_000),
+      maxActivity: z.number().int().min(100).default(10_000),
     })
     .prefault({}),
   metrics: z
@@ -354,7 +388,7 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
-export type SocialAccountConfig = z.infer<typeof socialAccountSchema>;
+export type SocialAccountConfig = z.infer<ReturnType<typeof socialAccountSchemaFor>>;
 export type RetryConfig = z.infer<typeof retrySchema>;
 export type SubscriptionsConfig = z.infer<typeof subscriptionsSchema>;
 export type BouncesConfig = z.infer<typeof bouncesSchema>;
@@ -362,3 +396,8 @@ export type ConsoleConfig = z.infer<typeof consoleSchema>;
 export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
 export type NotifyTargetConfig = z.infer<typeof notifyTargetSchema>;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+/** The schema for another set of providers (an embedding, or a test's provider). */
+export function configSchemaFor(providers: ProviderRegistry) {
+  return configSchema.extend({ social: z.array(socialAccountSchemaFor(providers.names)).default([]) });
+}

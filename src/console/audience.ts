@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import type { Alert } from '../domain/alert.js';
-import type { AccountChannel } from '../channels/types.js';
+import type { Messenger } from '../channels/messenger.js';
 
 export interface Audience {
   emailEnabled: boolean;
@@ -10,7 +10,7 @@ export interface Audience {
 }
 
 /** Who would receive this alert if it were published now: the same matching the fan-out uses. */
-export async function audienceOf(ctx: Context, alert: Pick<Alert, 'level' | 'countries'>, accounts: Map<string, AccountChannel>): Promise<Audience> {
+export async function audienceOf(ctx: Context, alert: Pick<Alert, 'level' | 'countries'>, accounts: Map<string, Messenger>): Promise<Audience> {
   let subscribers = 0;
   if (ctx.config.email.enabled) {
     let cursor = 0;

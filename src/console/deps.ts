@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
-import type { AccountChannel } from '../channels/types.js';
+import type { Messenger } from '../channels/messenger.js';
 import type { AuditLog } from '../store/audit.js';
 import type { GuardDeps } from './guard.js';
 import type { RoleTokens } from './roles.js';
@@ -12,7 +12,7 @@ import { renderConsolePage } from './view.js';
 /** What the console's route files share. */
 export interface ConsoleDeps {
   ctx: Context;
-  accounts: Map<string, AccountChannel>;
+  accounts: Map<string, Messenger>;
   sessions: SessionStore;
   tokens: RoleTokens;
   audit: AuditLog;

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { Alert } from '../domain/alert.js';
-import type { AccountChannel } from '../channels/types.js';
+import type { Messenger } from '../channels/messenger.js';
 import { personalise, renderAlertEmail } from '../render/email.js';
 
 // Previews use the very renderers delivery uses: renderAlertEmail + personalise for email (what
@@ -35,7 +35,7 @@ export interface AlertPreview {
   channels: ChannelPreview[];
 }
 
-export function previewAlert(config: Config, accounts: Map<string, AccountChannel>, alert: Alert): AlertPreview {
+export function previewAlert(config: Config, accounts: Map<string, Messenger>, alert: Alert): AlertPreview {
   const base = config.http.publicUrl.replace(/\/+$/, '');
   // Sample personal links, so the preview shows where they go without minting real tokens.
   const links = { unsubscribeUrl: `${base}/unsubscribe/PREVIEW`, preferencesUrl: `${base}/preferences/PREVIEW` };

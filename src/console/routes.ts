@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
-import type { AccountChannel } from '../channels/types.js';
+import type { Messenger } from '../channels/messenger.js';
 import { AuditLog } from '../store/audit.js';
 import { RoleTokens } from './roles.js';
 import { SessionStore, cookieSecret } from './session.js';
@@ -23,7 +23,7 @@ import { recipientsRoutes } from './recipients-routes.js';
  * under /media. Every console route needs a session with a role, and every state-changing one a
  * CSRF token; see security.ts and guard.ts.
  */
-export async function consoleRoutes(app: FastifyInstance, ctx: Context, accounts: Map<string, AccountChannel>): Promise<void> {
+export async function consoleRoutes(app: FastifyInstance, ctx: Context, accounts: Map<string, Messenger>): Promise<void> {
   const tokens = new RoleTokens(ctx.config, ctx.secret, process.env, ctx.log);
   if (tokens.size === 0) ctx.log.warn('no console login tokens are set (TOCSIN_VIEWER_TOKEN, TOCSIN_EDITOR_TOKEN, TOCSIN_PUBLISHER_TOKEN); nobody can sign in');
   const sessions = new SessionStore(ctx.redis, ctx.keys, ctx.config.console.sessionIdleMinutes * 60);

@@ -66,3 +66,10 @@ export function maskEmail(email: string): string {
   const tld = dot > 0 ? domain.slice(dot) : '';
   return `${local.slice(0, 2)}***@${host.slice(0, 2)}***${tld}`;
 }
+
+/** Masks every email address inside a text (an SMTP reply quotes the recipient): logs and status never show one. */
+export function maskEmailsIn(text: string): string {
+  return text.replace(/[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+/g, (address) =>
+    maskEmail(address),
+  );
+}

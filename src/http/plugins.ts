@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
-import type { AccountChannel } from '../channels/types.js';
+import type { Messenger } from '../channels/messenger.js';
 import { subscriptionRoutes } from '../subscriptions/routes.js';
 import { consoleRoutes } from '../console/routes.js';
 import { metricsRoutes } from '../metrics/routes.js';
@@ -9,6 +9,6 @@ import { previewRoutes } from './routes/preview.js';
 export type ServerPlugin = (app: FastifyInstance, ctx: Context) => Promise<void>;
 
 /** Route groups mounted on the server besides the core API: public subscription pages, the console, metrics, previews. */
-export function serverPlugins(accounts: Map<string, AccountChannel>): ServerPlugin[] {
+export function serverPlugins(accounts: Map<string, Messenger>): ServerPlugin[] {
   return [subscriptionRoutes, (app, ctx) => consoleRoutes(app, ctx, accounts), metricsRoutes, (app, ctx) => previewRoutes(app, ctx, accounts)];
 }

@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { MailTransport } from '../channels/email/transport.js';
 import { classifySmtpError } from '../channels/email/transport.js';
-import { DeliveryError, type AccountChannel } from '../channels/types.js';
 import { EMAIL_CHANNEL } from '../publish/rendered.js';
 import type { SendResult } from './latency.js';
 
-// Timing decorators around the two send paths, so the worker processors stay unaware of metrics.
+// Timing around each SMTP hand-off, so the email processor stays unaware of metrics. The account
+// processor times each thread itself (workers/account.ts).
 
 export type ObserveSend = (channel: string, seconds: number, result: SendResult) => void;
 
@@ -29,32 +29,4 @@ export function timeTransport(transport: MailTransport, observe: ObserveSend): M
     verify: () => transport.verify(),
     close: () => transport.close(),
   };
-}
-
-const resultOf = (err: unknown): SendResult => {
-  if (!(err instanceof DeliveryError)) return 'transient';
-  return err.kind === 'unknown-outcome' ? 'unknown' : err.kind;
-};
-
-/** Times each `deliver` (a whole thread, for social accounts); everything else passes through untouched. */
-export function timeAdapter(adapter: AccountChannel, observe: ObserveSend): AccountChannel {
-  const deliver: AccountChannel['deliver'] = async (message, context) => {
-    const started = performance.now();
-    try {
-      const part = await adapter.deliver(message, context);
-      observe(adapter.id, (performance.now() - started) / 1000, 'sent');
-      return part;
-    } catch (err) {
-      observe(adapter.id, (performance.now() - started) / 1000, resultOf(err));
-      throw err;
-    }
-  };
-  // A Proxy, not a copy: adapters may keep state in #private fields or getters.
-  return new Proxy(adapter, {
-    get(target, property) {
-      if (property === 'deliver') return deliver;
-      const value = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
 }

@@ -1,15 +1,14 @@
 import type { Context } from '../context.js';
 import type { MailTransport } from '../channels/email/transport.js';
-import type { AccountChannel } from '../channels/types.js';
 import { startStatusNotifier, type NotifierOptions } from '../notify/notifier.js';
 import { LatencyRecorder } from './latency.js';
-import { timeAdapter, timeTransport } from './instrument.js';
+import { timeTransport, type ObserveSend } from './instrument.js';
 
 export interface WorkerHooks {
   /** The transport the email worker should use: the same one, timed. */
   transport(transport: MailTransport): MailTransport;
-  /** The adapter the account worker should use: the same one, timed. */
-  adapter(adapter: AccountChannel): AccountChannel;
+  /** Adds one send (an SMTP hand-off, or a whole thread) to the latency histogram. */
+  observe: ObserveSend;
   /** Flushes the last latency samples and stops the status notifier. */
   stop(): Promise<void>;
 }
@@ -24,7 +23,7 @@ export function startWorkerHooks(ctx: Context, options: NotifierOptions = {}): W
   const notifier = startStatusNotifier(ctx, options);
   return {
     transport: (transport) => timeTransport(transport, observe),
-    adapter: (adapter) => timeAdapter(adapter, observe),
+    observe,
     async stop() {
       await Promise.all([latency.stop(), notifier.stop()]);
     },

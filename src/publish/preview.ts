@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import type { Alert } from '../domain/alert.js';
-import type { AccountChannel, RenderedMessage } from '../channels/types.js';
+import type { Messenger, RenderedMessage } from '../channels/messenger.js';
 import { renderAlertEmail, personalise, type RenderedEmail } from '../render/email.js';
 import { errors } from '../errors.js';
 import { EMAIL_CHANNEL } from './rendered.js';
@@ -8,7 +8,7 @@ import { EMAIL_CHANNEL } from './rendered.js';
 export type Preview = { kind: 'email'; email: RenderedEmail } | { kind: 'account'; message: RenderedMessage };
 
 /** What a channel would send, from the same renderers delivery uses. Personal links are samples. */
-export function renderPreview(ctx: Pick<Context, 'config'>, accounts: Map<string, AccountChannel>, alert: Alert, channel: string): Preview {
+export function renderPreview(ctx: Pick<Context, 'config'>, accounts: Map<string, Messenger>, alert: Alert, channel: string): Preview {
   if (channel === EMAIL_CHANNEL) {
     const email = renderAlertEmail(alert, ctx.config);
     const base = ctx.config.http.publicUrl.replace(/\/+$/, '');

@@ -22,12 +22,12 @@ export async function publishAlert(ctx: Context, idOrSlug: string, actor = 'cli'
   if (!changed) {
     if (previous && IN_PROGRESS.includes(previous)) {
       // Re-adding the deterministic job id is a no-op if it exists, and recovers a lost enqueue.
-      if (previous === 'publishing') await ctx.queues.addPublish({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));
+      if (previous === 'publishing') await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));
       return { outcome: 'already', alert: { ...alert, status: previous }, message: `Alert ${alert.slug} is already ${previous}; nothing was sent again.` };
     }
     throw errors.ALERT_NOT_PUBLISHABLE(alert.slug, previous ?? 'missing');
   }
-  await ctx.queues.addPublish({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));
+  await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));
   await ctx.redis.xadd(ctx.keys.activity(), 'MAXLEN', '~', '10000', '*', 'type', 'publish-requested', 'alert', alert.id, 'actor', actor);
   return { outcome: 'queued', alert: { ...alert, status: 'publishing' } };
 }

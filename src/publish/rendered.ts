@@ -1,6 +1,6 @@
 import type { Alert } from '../domain/alert.js';
 import type { Context } from '../context.js';
-import type { RenderedMessage } from '../channels/types.js';
+import type { RenderedMessage } from '../channels/messenger.js';
 import { renderAlertEmail, type RenderedEmail } from '../render/email.js';
 
 export const EMAIL_CHANNEL = 'email';

@@ -20,7 +20,7 @@ export async function retryFailed(ctx: Context, alertIdOrSlug: string, channel?:
   const round = Date.now().toString(36);
   for (const ch of channels) {
     const failed = await ctx.ledger.targetsInState(alert.id, ch, 'failed');
-    const moved = await ctx.ledger.reopen(alert.id, ch, failed, 'failed', 'queued');
+    const moved = await ctx.ledger.reopen(alert.id, ch, failed, { from: 'failed', to: 'queued' });
     if (moved.length === 0) continue;
     result.requeued[ch] = moved.length;
     result.jobs += await queueDeliveries(ctx, alert.id, ch, moved, round);
@@ -37,7 +37,10 @@ export async function retryFailed(ctx: Context, alertIdOrSlug: string, channel?:
  * `resend` to send it again (accepting the risk of a duplicate).
  */
 export async function resolveUnknown(ctx: Context, alertId: string, channel: string, targets: string[], decision: 'sent' | 'resend'): Promise<number> {
-  const moved = await ctx.ledger.reopen(alertId, channel, targets, 'unknown', decision === 'sent' ? 'sent' : 'queued');
+  const moved =
+    decision === 'sent'
+      ? await ctx.ledger.reopen(alertId, channel, targets, { from: 'unknown', to: 'sent' }, 'confirmed by hand')
+      : await ctx.ledger.reopen(alertId, channel, targets, { from: 'unknown', to: 'queued' });
   if (decision === 'resend' && moved.length > 0) {
     await queueDeliveries(ctx, alertId, channel, moved, Date.now().toString(36));
     await ctx.publications.reopenIfNeeded(alertId);
@@ -48,7 +51,7 @@ export async function resolveUnknown(ctx: Context, alertId: string, channel: str
 
 async function queueDeliveries(ctx: Context, alertId: string, channel: string, targets: string[], round: string): Promise<number> {
   if (channel !== EMAIL_CHANNEL) {
-    await ctx.queues.addAccountPost({ kind: 'account-post', alertId, channel }, jobIds.retry(jobIds.accountPost(alertId), round));
+    await ctx.queues.add({ kind: 'account-post', alertId, channel }, jobIds.retry(jobIds.accountPost(alertId), round));
     return 1;
   }
   const ids = targets.map(Number).sort((a, b) => a - b);
@@ -56,7 +59,7 @@ async function queueDeliveries(ctx: Context, alertId: string, channel: string, t
   let jobs = 0;
   for (let i = 0; i < ids.length; i += size) {
     const batch = ids.slice(i, i + size);
-    await ctx.queues.addEmailBatch({ kind: 'email-batch', alertId, subscriberIds: batch }, jobIds.retry(jobIds.emailBatch(alertId, batch[0]), round));
+    await ctx.queues.add({ kind: 'email-batch', alertId, subscriberIds: batch }, jobIds.retry(jobIds.emailBatch(alertId, batch[0]), round));
     jobs++;
   }
   return jobs;

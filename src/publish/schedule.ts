@@ -1,9 +1,10 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
 import type { Context } from '../context.js';
 import type { FastifyError } from 'fastify';
 import { errors } from '../errors.js';
 import type { AlertStatus } from '../domain/alert.js';
-import { jobDefaults } from '../queue/queues.js';
+import { jobIds, QUEUE, type ScheduledPublishJob } from '../queue/jobs.js';
+import type { Processor } from '../queue/attempt.js';
 import { AuditLog } from '../store/audit.js';
 import { publishAlert } from './publish.js';
 import { assertMayPublish, publishableStatuses, type WorkflowAlert } from './approval.js';
@@ -12,11 +13,9 @@ import { assertMayPublish, publishableStatuses, type WorkflowAlert } from './app
 // (alert, time) and is kept on the alert, so cancelling removes exactly that job; a job that runs
 // anyway (it was already active) finds the alert no longer scheduled and does nothing.
 
-export const SCHEDULE_QUEUE = 'schedule';
-export type ScheduledPublishJob = { kind: 'scheduled-publish'; alertId: string };
+export const SCHEDULE_QUEUE = QUEUE.schedule;
 
 const MAX_AHEAD_MS = 366 * 24 * 3600 * 1000;
-export const scheduleJobId = (alertId: string, at: Date): string => `schedule-${alertId}-${at.getTime()}`;
 
 /** draft/approved -> scheduled, with a delayed job that publishes at `at`. */
 export async function schedulePublish(ctx: Context, idOrSlug: string, at: Date, actor: string, now = Date.now()): Promise<WorkflowAlert> {
@@ -30,13 +29,13 @@ export async function schedulePublish(ctx: Context, idOrSlug: string, at: Date, 
     throw errors.ALERT_NOT_PUBLISHABLE(alert.slug, alert.status);
   }
   assertMayPublish(ctx.config, alert, actor);
-  const jobId = scheduleJobId(alert.id, at);
+  const jobId = jobIds.scheduledPublish(alert.id, at);
   const fields = { scheduledFor: at.toISOString(), scheduledBy: actor, scheduleJob: jobId, scheduledFrom: alert.status };
   const { changed, previous } = await ctx.alerts.transition(alert.id, from, 'scheduled', fields);
   if (!changed) throw errors.ALERT_NOT_PUBLISHABLE(alert.slug, previous ?? 'missing');
   try {
     const job: ScheduledPublishJob = { kind: 'scheduled-publish', alertId: alert.id };
-    await ctx.queues.get(SCHEDULE_QUEUE).add(job.kind, job, { ...jobDefaults(ctx.config.retry), jobId, delay: at.getTime() - Date.now() });
+    await ctx.queues.add(job, jobId, { delayMs: at.getTime() - Date.now() });
   } catch (err) {
     // Without its job the schedule would silently never fire: put the alert back as it was.
     await ctx.alerts.transition(alert.id, ['scheduled'], alert.status as 'draft' | 'approved', { scheduleJob: '', scheduledFor: '' });
@@ -61,9 +60,9 @@ export async function cancelSchedule(ctx: Context, idOrSlug: string): Promise<Wo
 }
 
 /** The worker side: publish if this job is still the alert's schedule. */
-export function createScheduleProcessor(ctx: Context) {
+export function createScheduleProcessor(ctx: Context): Processor<'scheduled-publish'> {
   const audit = new AuditLog(ctx.redis, ctx.keys);
-  return async (job: Job<ScheduledPublishJob>): Promise<'published' | 'cancelled'> => {
+  return async ({ job }): Promise<'published' | 'cancelled'> => {
     const alert = (await ctx.alerts.get(job.data.alertId)) as WorkflowAlert | null;
     if (!alert || alert.status !== 'scheduled' || alert.scheduleJob !== job.id) return 'cancelled';
     const actor = alert.scheduledBy || 'schedule';

@@ -1,6 +1,11 @@
-// Every job payload Tocsin puts on a queue, as one discriminated union.
+// Every job Tocsin puts on a queue, as one discriminated union, with the queue each kind goes to
+// and its deterministic id (re-adding an id BullMQ already has is a no-op).
 
+/** Render every channel once and fan the alert out. One per alert. */
 export type PublishJob = { kind: 'publish'; alertId: string };
+
+/** Publish an alert at the time staff chose (a delayed job). */
+export type ScheduledPublishJob = { kind: 'scheduled-publish'; alertId: string };
 
 /** One batch of email recipients. The ids are fixed at fan-out; the ledger decides who still needs mail. */
 export type EmailBatchJob = { kind: 'email-batch'; alertId: string; subscriberIds: number[] };
@@ -8,11 +13,36 @@ export type EmailBatchJob = { kind: 'email-batch'; alertId: string; subscriberId
 /** Post the alert to one account (webhook or social). One target per account per alert. */
 export type AccountPostJob = { kind: 'account-post'; alertId: string; channel: string };
 
-export type JobPayload = PublishJob | EmailBatchJob | AccountPostJob;
+export type TocsinJob = PublishJob | ScheduledPublishJob | EmailBatchJob | AccountPostJob;
+export type JobKind = TocsinJob['kind'];
+export type JobOf<K extends JobKind> = Extract<TocsinJob, { kind: K }>;
+
+export const QUEUE = {
+  publish: 'publish',
+  schedule: 'schedule',
+  email: 'email',
+  /** One queue per account, so each has its own limiter, concurrency and pause. */
+  account: (channel: string) => `account-${channel}`,
+} as const;
+
+/** The queue a job goes to. */
+export function queueOf(job: TocsinJob): string {
+  switch (job.kind) {
+    case 'publish':
+      return QUEUE.publish;
+    case 'scheduled-publish':
+      return QUEUE.schedule;
+    case 'email-batch':
+      return QUEUE.email;
+    case 'account-post':
+      return QUEUE.account(job.channel);
+  }
+}
 
 /** BullMQ custom ids must not contain ':'; these are deterministic so re-adding is a no-op. */
 export const jobIds = {
   publish: (alertId: string) => `publish-${alertId}`,
+  scheduledPublish: (alertId: string, at: Date) => `schedule-${alertId}-${at.getTime()}`,
   emailBatch: (alertId: string, firstSubscriberId: number) => `${alertId}-s${firstSubscriberId}`,
   accountPost: (alertId: string) => `${alertId}-post`,
   retry: (base: string, round: string) => `${base}-retry-${round}`,

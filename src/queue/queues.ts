@@ -2,14 +2,9 @@ import { createHash } from 'node:crypto';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config, RetryConfig } from '../config/schema.js';
 import type { Keys } from '../store/keys.js';
-import type { AccountPostJob, EmailBatchJob, PublishJob } from './jobs.js';
+import { queueOf, type TocsinJob } from './jobs.js';
 
-export const QUEUE = {
-  publish: 'publish',
-  email: 'email',
-  /** One queue per account, so each has its own limiter, concurrency and pause. */
-  account: (channel: string) => `account-${channel}`,
-} as const;
+export { QUEUE } from './jobs.js';
 
 export const BACKOFF_TYPE = 'tocsin-capped';
 
@@ -23,13 +18,18 @@ export function backoffDelay(attemptsMade: number, retry: RetryConfig, jobId = '
   return Math.round(exp * (0.8 + jitter));
 }
 
-export function jobDefaults(retry: RetryConfig): JobsOptions {
+/** The retry policy of each kind of job: email has its own (a mail outage lasts hours). */
+export function retryFor(config: Config, kind: TocsinJob['kind']): RetryConfig {
+  return kind === 'email-batch' ? config.email.retry : config.retry;
+}
+
+export function jobDefaults(retry: RetryConfig, keep: Config['queues']): JobsOptions {
   return {
     attempts: retry.maxAttempts,
     backoff: { type: BACKOFF_TYPE },
-    // Completed jobs stay a week so a re-added deterministic id is recognised, not re-run.
-    removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
-    removeOnFail: { age: 30 * 24 * 3600 },
+    // Completed jobs stay a while so a re-added deterministic id is recognised, not re-run.
+    removeOnComplete: { age: keep.keepCompletedS, count: keep.keepCompletedCount },
+    removeOnFail: { age: keep.keepFailedS },
   };
 }
 
@@ -57,22 +57,10 @@ export class Queues {
     return queue;
   }
 
-  addPublish(job: PublishJob, jobId: string, delayMs = 0) {
-    return this.get(QUEUE.publish).add(job.kind, job, { ...jobDefaults(this.config.retry), jobId, delay: delayMs });
-  }
-
-  addEmailBatch(job: EmailBatchJob, jobId: string) {
-    return this.get(QUEUE.email).add(job.kind, job, { ...jobDefaults(this.config.email.retry), jobId });
-  }
-
-  addEmailBatches(jobs: Array<{ job: EmailBatchJob; jobId: string }>) {
-    return this.get(QUEUE.email).addBulk(
-      jobs.map(({ job, jobId }) => ({ name: job.kind, data: job, opts: { ...jobDefaults(this.config.email.retry), jobId } })),
-    );
-  }
-
-  addAccountPost(job: AccountPostJob, jobId: string) {
-    return this.get(QUEUE.account(job.channel)).add(job.kind, job, { ...jobDefaults(this.config.retry), jobId });
+  /** Adds any job to its queue with its kind's defaults; `delayMs` for scheduled publishing. */
+  add(job: TocsinJob, jobId: string, options: { delayMs?: number } = {}) {
+    const defaults = jobDefaults(retryFor(this.config, job.kind), this.config.queues);
+    return this.get(queueOf(job)).add(job.kind, job, { ...defaults, jobId, ...(options.delayMs ? { delay: options.delayMs } : {}) });
   }
 
   async close(): Promise<void> {

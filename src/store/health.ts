@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
-import type { HealthReport } from '../channels/types.js';
+import type { HealthReport } from '../channels/messenger.js';
 
 /** What staff see on the channel health page: last check and the run of recent failures. */
 export interface ChannelHealth {
@@ -9,6 +9,9 @@ export interface ChannelHealth {
   lastFailureAt?: string;
   lastError?: string;
   consecutiveFailures: number;
+  /** Sending is paused by the circuit breaker until then (email: the SMTP relay keeps timing out). */
+  pausedUntil?: string;
+  pauseReason?: string;
 }
 
 export class HealthStore {
@@ -37,9 +40,22 @@ export class HealthStore {
     const now = new Date().toISOString();
     return this.update(channel, (h) =>
       ok
-        ? { ...h, lastSuccessAt: now, consecutiveFailures: 0 }
+        ? { ...h, lastSuccessAt: now, consecutiveFailures: 0, pausedUntil: undefined, pauseReason: undefined }
         : { ...h, lastFailureAt: now, lastError: error, consecutiveFailures: h.consecutiveFailures + 1 },
     );
+  }
+
+  /** The circuit breaker paused this channel: counts as `failures` more in a row, and says until when. */
+  recordPause(channel: string, failures: number, until: Date, reason: string): Promise<void> {
+    const now = new Date().toISOString();
+    return this.update(channel, (h) => ({
+      ...h,
+      lastFailureAt: now,
+      lastError: reason,
+      consecutiveFailures: h.consecutiveFailures + failures,
+      pausedUntil: until.toISOString(),
+      pauseReason: reason,
+    }));
   }
 
   recordCheck(channel: string, report: HealthReport): Promise<void> {

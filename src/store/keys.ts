@@ -54,14 +54,19 @@ export function redisKeys(prefix: string) {
     ledger: (alertId: string, channel: string) => k('ledger', alertId, channel),
     /** Hash: `${channel}|${state}` -> count, plus `${channel}|total`. */
     counts: (alertId: string) => k('counts', alertId),
+    /** Sorted set of `${channel}|${target}` with a failed or unknown outcome, by time. */
+    problems: (alertId: string) => k('counts', alertId, 'problems'),
     /** Set of channels that have ledger entries for this alert. */
     channels: (alertId: string) => k('channels', alertId),
     /** Stream of delivery events for one alert (capped). */
     events: (alertId: string) => k('events', alertId),
     /** Stream of every alert's lifecycle events (capped). */
     activity: () => k('activity'),
-    /** List of thread parts already posted for (alert, channel), so a thread resumes. */
-    postedParts: (alertId: string, channel: string) => k('parts', alertId, channel),
+    /**
+     * Hash of one thread's parts for (alert, channel): field `<index>` -> the posted part (JSON),
+     * and `inflight` -> the part being posted now, so a thread resumes after a crash without a repeat.
+     */
+    threadParts: (alertId: string, channel: string) => k('thread', alertId, channel),
     /** Hash: channel -> refreshed OAuth tokens (JSON). */
     socialTokens: () => k('social-tokens'),
     /** Hash: channel -> health JSON. */

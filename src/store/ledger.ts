@@ -1,15 +1,11 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
+import { defineLua, type RedisClient } from './lua.js';
 
 // The delivery ledger: one entry per (alert, channel, target). Every state change goes through
 // a Lua script so the entry, the per-alert counters and the event stream never disagree.
 
 export const DELIVERY_STATES = ['queued', 'sending', 'retrying', 'sent', 'failed', 'unknown', 'skipped'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
-export const FINAL_STATES: readonly DeliveryState[] = ['sent', 'failed', 'unknown', 'skipped'];
-
-/** What to do with an entry found in `sending` by the job that owns it (its earlier run died). */
-export type StaleSendingPolicy = 'resend' | 'unknown';
 
 export interface LedgerEntry {
   state: DeliveryState;
@@ -33,7 +29,11 @@ export interface Outcome {
 export interface Claimed {
   target: string;
   attempts: number;
-  /** True when this target was already being sent by an earlier run of the same job. */
+  /**
+   * True when the entry was `sending` under another attempt's token: that attempt died or lost its
+   * lock, and may or may not have sent. Email sends again (bounded duplicates, same Message-ID);
+   * a thread looks at its per-part record first.
+   */
   resumed: boolean;
 }
 
@@ -44,7 +44,10 @@ export interface AlertCounts {
   outstanding: number;
 }
 
-// Compact stored form: {s, a, t, id, u, e, r}. Short keys keep 100k-entry ledgers small.
+// Compact stored form: {s, a, t, id, u, e, r, o}. Short keys keep 100k-entry ledgers small.
+// `o` is the fencing token of the processing attempt that holds an entry in `sending`: BullMQ's
+// lock token, new for every attempt. Only that attempt may settle the entry, so a worker that
+// froze past its lock and woke up cannot overwrite what the attempt that took over recorded.
 const COMMON_LUA = `
 local function bump(counts, channel, state, by)
   redis.call('HINCRBY', counts, channel .. '|' .. state, by)
@@ -54,7 +57,10 @@ local final = {sent = true, failed = true, unknown = true, skipped = true}
 `;
 
 // KEYS: ledger, counts, channels, events. ARGV: channel, now, maxEvents, target...
-const ENQUEUE_LUA = `${COMMON_LUA}
+const enqueueScript = defineLua(
+  'ledger_enqueue',
+  4,
+  `${COMMON_LUA}
 local added = 0
 local entry = cjson.encode({s = 'queued', a = 0, t = tonumber(ARGV[2])})
 for i = 4, #ARGV do
@@ -68,43 +74,33 @@ if added > 0 then
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'type', 'queued', 'channel', ARGV[1], 'n', added)
 end
 return added
-`;
+`,
+);
 
-// KEYS: ledger, counts, events. ARGV: channel, now, owner, stalePolicy, maxEvents, target...
-// Returns flat {target, attempts, resumed(0|1), ...} for entries this caller may now send.
-const CLAIM_LUA = `${COMMON_LUA}
+// KEYS: ledger, counts. ARGV: channel, now, token, target...
+// queued/retrying -> sending under this token. An entry already `sending` under another token is
+// taken over (resumed = 1): BullMQ hands a job to a new attempt only once the old lock expired.
+// Returns flat {target, attempts, resumed(0|1), ...}.
+const claimScript = defineLua(
+  'ledger_claim',
+  2,
+  `${COMMON_LUA}
 local out = {}
-local gaveUp = 0
-for i = 6, #ARGV do
+for i = 4, #ARGV do
   local raw = redis.call('HGET', KEYS[1], ARGV[i])
   if raw then
     local e = cjson.decode(raw)
     local take = false
     local resumed = 0
     if e.s == 'queued' or e.s == 'retrying' then
+      bump(KEYS[2], ARGV[1], e.s, -1)
+      bump(KEYS[2], ARGV[1], 'sending', 1)
       take = true
-    elseif e.s == 'sending' and e.o == ARGV[3] then
-      if ARGV[4] == 'resend' then
-        take = true
-        resumed = 1
-      else
-        e.s = 'unknown'
-        e.e = 'the worker stopped while sending; the provider may have accepted it'
-        e.t = tonumber(ARGV[2])
-        e.o = nil
-        redis.call('HSET', KEYS[1], ARGV[i], cjson.encode(e))
-        bump(KEYS[2], ARGV[1], 'sending', -1)
-        bump(KEYS[2], ARGV[1], 'unknown', 1)
-        redis.call('HINCRBY', KEYS[2], 'outstanding', -1)
-        redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'type', 'unknown', 'channel', ARGV[1], 'target', ARGV[i], 'error', e.e)
-        gaveUp = gaveUp + 1
-      end
+    elseif e.s == 'sending' then
+      take = true
+      if e.o ~= ARGV[3] then resumed = 1 end
     end
     if take then
-      if resumed == 0 then
-        bump(KEYS[2], ARGV[1], e.s, -1)
-        bump(KEYS[2], ARGV[1], 'sending', 1)
-      end
       e.s = 'sending'
       e.a = (e.a or 0) + 1
       e.o = ARGV[3]
@@ -117,13 +113,17 @@ for i = 6, #ARGV do
   end
 end
 return out
-`;
+`,
+);
 
-// KEYS: ledger, counts, events, problems. ARGV: channel, now, owner, maxEvents, outcomesJson
-// Applies outcomes only to entries this owner holds in 'sending'. Returns how many applied.
-const SETTLE_LUA = `${COMMON_LUA}
+// KEYS: ledger, counts, events, problems. ARGV: channel, now, token, maxEvents, outcomesJson
+// Applies outcomes only to entries this token holds in 'sending'. Returns the targets applied.
+const settleScript = defineLua(
+  'ledger_settle',
+  4,
+  `${COMMON_LUA}
 local outcomes = cjson.decode(ARGV[5])
-local applied = 0
+local applied = {}
 local tally = {}
 for _, o in ipairs(outcomes) do
   local raw = redis.call('HGET', KEYS[1], o.target)
@@ -136,7 +136,7 @@ for _, o in ipairs(outcomes) do
       e.u = o.url
       e.e = o.error
       e.r = o.retryAt
-      if final[o.state] then e.o = nil end
+      e.o = nil
       redis.call('HSET', KEYS[1], o.target, cjson.encode(e))
       bump(KEYS[2], ARGV[1], 'sending', -1)
       bump(KEYS[2], ARGV[1], o.state, 1)
@@ -146,7 +146,7 @@ for _, o in ipairs(outcomes) do
         redis.call('ZADD', KEYS[4], tonumber(ARGV[2]), ARGV[1] .. '|' .. o.target)
         redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'type', o.state, 'channel', ARGV[1], 'target', o.target, 'error', o.error or '')
       end
-      applied = applied + 1
+      applied[#applied + 1] = o.target
     end
   end
 end
@@ -155,27 +155,34 @@ for state, n in pairs(tally) do
   fields[#fields + 1] = state
   fields[#fields + 1] = n
 end
-if applied > 0 then redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', unpack(fields)) end
+if #applied > 0 then redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', unpack(fields)) end
 return applied
-`;
+`,
+);
 
-// KEYS: ledger, counts, events, problems. ARGV: channel, now, maxEvents, fromState, toState, target...
-// Moves entries in fromState (failed or unknown) to toState (queued, or sent for a hand-confirmed unknown).
-const REOPEN_LUA = `${COMMON_LUA}
+// KEYS: ledger, counts, events, problems. ARGV: channel, now, maxEvents, fromState, toState, note, target...
+// Moves entries in fromState to toState: failed/unknown -> queued (retry, resend), unknown -> sent
+// (confirmed by hand), queued/retrying -> skipped (halt). Entries `sending` are never touched.
+const reopenScript = defineLua(
+  'ledger_reopen',
+  4,
+  `${COMMON_LUA}
 local moved = {}
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   local raw = redis.call('HGET', KEYS[1], ARGV[i])
   if raw then
     local e = cjson.decode(raw)
     if e.s == ARGV[4] then
       e.s = ARGV[5]
       e.t = tonumber(ARGV[2])
-      if ARGV[5] == 'queued' then e.e = nil; e.r = nil end
-      if ARGV[5] == 'sent' then e.e = 'confirmed by hand' end
+      e.r = nil
+      if ARGV[5] == 'queued' then e.e = nil end
+      if ARGV[6] ~= '' then e.e = ARGV[6] end
       redis.call('HSET', KEYS[1], ARGV[i], cjson.encode(e))
       bump(KEYS[2], ARGV[1], ARGV[4], -1)
       bump(KEYS[2], ARGV[1], ARGV[5], 1)
-      if not final[ARGV[5]] then redis.call('HINCRBY', KEYS[2], 'outstanding', 1) end
+      if final[ARGV[4]] and not final[ARGV[5]] then redis.call('HINCRBY', KEYS[2], 'outstanding', 1) end
+      if final[ARGV[5]] and not final[ARGV[4]] then redis.call('HINCRBY', KEYS[2], 'outstanding', -1) end
       redis.call('ZREM', KEYS[4], ARGV[1] .. '|' .. ARGV[i])
       moved[#moved + 1] = ARGV[i]
     end
@@ -185,9 +192,8 @@ if #moved > 0 then
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'type', 'reopened', 'channel', ARGV[1], 'from', ARGV[4], 'to', ARGV[5], 'n', #moved)
 end
 return moved
-`;
-
-const MAX_EVENTS = '20000';
+`,
+);
 
 function decodeEntry(raw: string): LedgerEntry {
   const e = JSON.parse(raw) as { s: DeliveryState; a: number; t: number; id?: string; u?: string; e?: string; r?: number };
@@ -206,51 +212,36 @@ export function emptyCounts(): ChannelCounts {
   return { queued: 0, sending: 0, retrying: 0, sent: 0, failed: 0, unknown: 0, skipped: 0, total: 0 };
 }
 
+/** Moves the ledger allows outside a send: retry, resend, confirm by hand, halt. */
+export type Reopen =
+  | { from: 'failed' | 'unknown'; to: 'queued' }
+  | { from: 'unknown'; to: 'sent' }
+  | { from: 'queued' | 'retrying'; to: 'skipped' };
+
 export class Ledger {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
+    private readonly maxEvents: number,
   ) {}
-
-  private problemsKey(alertId: string): string {
-    return `${this.keys.counts(alertId)}:problems`;
-  }
 
   /** Adds targets as `queued`; targets already in the ledger are left exactly as they are. */
   async enqueue(alertId: string, channel: string, targets: string[]): Promise<number> {
     if (targets.length === 0) return 0;
     const k = this.keys;
-    return (await this.redis.eval(
-      ENQUEUE_LUA,
-      4,
-      k.ledger(alertId, channel),
-      k.counts(alertId),
-      k.channels(alertId),
-      k.events(alertId),
-      channel,
-      Date.now(),
-      MAX_EVENTS,
-      ...targets,
+    return (await enqueueScript.run(
+      this.redis,
+      [k.ledger(alertId, channel), k.counts(alertId), k.channels(alertId), k.events(alertId)],
+      [channel, Date.now(), this.maxEvents, ...targets],
     )) as number;
   }
 
-  /** Marks as `sending` every target that still needs sending and returns them. */
-  async claim(alertId: string, channel: string, owner: string, targets: string[], stale: StaleSendingPolicy): Promise<Claimed[]> {
+  /** Marks as `sending` under `token` every target that still needs sending, and returns them. */
+  async claim(alertId: string, channel: string, token: string, targets: string[]): Promise<Claimed[]> {
     if (targets.length === 0) return [];
-    const k = this.keys;
-    const flat = (await this.redis.eval(
-      CLAIM_LUA,
-      3,
-      k.ledger(alertId, channel),
-      k.counts(alertId),
-      k.events(alertId),
-      channel,
-      Date.now(),
-      owner,
-      stale,
-      MAX_EVENTS,
-      ...targets,
-    )) as Array<string | number>;
+    const flat = (await claimScript.run(this.redis, [this.keys.ledger(alertId, channel), this.keys.counts(alertId)], [channel, Date.now(), token, ...targets])) as Array<
+      string | number
+    >;
     const claimed: Claimed[] = [];
     for (let i = 0; i < flat.length; i += 3) {
       claimed.push({ target: String(flat[i]), attempts: Number(flat[i + 1]), resumed: Number(flat[i + 2]) === 1 });
@@ -258,42 +249,25 @@ export class Ledger {
     return claimed;
   }
 
-  /** Records outcomes for targets this owner claimed. Returns how many were applied. */
-  async settle(alertId: string, channel: string, owner: string, outcomes: Outcome[]): Promise<number> {
-    if (outcomes.length === 0) return 0;
+  /** Records outcomes for targets `token` holds. Returns the targets applied; the rest were lost to another attempt. */
+  async settle(alertId: string, channel: string, token: string, outcomes: Outcome[]): Promise<string[]> {
+    if (outcomes.length === 0) return [];
     const k = this.keys;
-    return (await this.redis.eval(
-      SETTLE_LUA,
-      4,
-      k.ledger(alertId, channel),
-      k.counts(alertId),
-      k.events(alertId),
-      this.problemsKey(alertId),
-      channel,
-      Date.now(),
-      owner,
-      MAX_EVENTS,
-      JSON.stringify(outcomes),
-    )) as number;
+    return (await settleScript.run(
+      this.redis,
+      [k.ledger(alertId, channel), k.counts(alertId), k.events(alertId), k.problems(alertId)],
+      [channel, Date.now(), token, this.maxEvents, JSON.stringify(outcomes)],
+    )) as string[];
   }
 
-  /** failed -> queued (retry), unknown -> queued (re-send), unknown -> sent (confirmed by hand). */
-  async reopen(alertId: string, channel: string, targets: string[], from: 'failed' | 'unknown', to: 'queued' | 'sent'): Promise<string[]> {
+  /** See Reopen. `note` replaces the entry's reason ("confirmed by hand", "halted by …"). */
+  async reopen(alertId: string, channel: string, targets: string[], move: Reopen, note = ''): Promise<string[]> {
     if (targets.length === 0) return [];
     const k = this.keys;
-    return (await this.redis.eval(
-      REOPEN_LUA,
-      4,
-      k.ledger(alertId, channel),
-      k.counts(alertId),
-      k.events(alertId),
-      this.problemsKey(alertId),
-      channel,
-      Date.now(),
-      MAX_EVENTS,
-      from,
-      to,
-      ...targets,
+    return (await reopenScript.run(
+      this.redis,
+      [k.ledger(alertId, channel), k.counts(alertId), k.events(alertId), k.problems(alertId)],
+      [channel, Date.now(), this.maxEvents, move.from, move.to, note, ...targets],
     )) as string[];
   }
 
@@ -318,9 +292,9 @@ export class Ledger {
     } while (cursor !== '0');
   }
 
-  async targetsInState(alertId: string, channel: string, state: DeliveryState): Promise<string[]> {
+  async targetsInState(alertId: string, channel: string, ...states: DeliveryState[]): Promise<string[]> {
     const out: string[] = [];
-    for await (const [target, entry] of this.entries(alertId, channel)) if (entry.state === state) out.push(target);
+    for await (const [target, entry] of this.entries(alertId, channel)) if (states.includes(entry.state)) out.push(target);
     return out;
   }
 
@@ -344,17 +318,15 @@ export class Ledger {
 
   /** Failed and unknown deliveries, oldest first, with their entries. */
   async problems(alertId: string, limit = 100): Promise<Array<{ channel: string; target: string; entry: LedgerEntry }>> {
-    const members = await this.redis.zrange(this.problemsKey(alertId), 0, limit - 1);
-    const pipeline = this.redis.pipeline();
+    const members = await this.redis.zrange(this.keys.problems(alertId), 0, limit - 1);
     const parsed = members.map((m) => {
       const bar = m.lastIndexOf('|');
       return { channel: m.slice(0, bar), target: m.slice(bar + 1) };
     });
-    for (const p of parsed) pipeline.hget(this.keys.ledger(alertId, p.channel), p.target);
-    const rows = (await pipeline.exec()) ?? [];
+    const raws = await Promise.all(parsed.map((p) => this.redis.hget(this.keys.ledger(alertId, p.channel), p.target)));
     return parsed
-      .map((p, i) => ({ ...p, raw: rows[i]?.[1] as string | null }))
-      .filter((p) => p.raw)
-      .map((p) => ({ channel: p.channel, target: p.target, entry: decodeEntry(p.raw as string) }));
+      .map((p, i) => ({ ...p, raw: raws[i] }))
+      .filter((p): p is typeof p & { raw: string } => Boolean(p.raw))
+      .map((p) => ({ channel: p.channel, target: p.target, entry: decodeEntry(p.raw) }));
   }
 }

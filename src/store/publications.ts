@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
+import { defineLua, type RedisClient } from './lua.js';
 
 // Progress of one alert's publication: where the email fan-out stands and when it finished.
 //   state: fanning-out | fanned-out ; cursor: last subscriber id examined ; batches ; recipients
@@ -14,9 +14,12 @@ export interface PublicationState {
   finishedAt?: string;
 }
 
-// KEYS: pub, counts, alert, activity. ARGV: now-iso
+// KEYS: pub, counts, alert, activity. ARGV: now-iso, alertId, maxActivity
 // An alert becomes `published` only once fan-out is complete and no delivery is outstanding.
-const FINISH_LUA = `
+const finishScript = defineLua(
+  'publication_finish',
+  4,
+  `
 if redis.call('HGET', KEYS[1], 'state') ~= 'fanned-out' then return 0 end
 local outstanding = tonumber(redis.call('HGET', KEYS[2], 'outstanding') or '0')
 if outstanding > 0 then return 0 end
@@ -24,25 +27,47 @@ if redis.call('HGET', KEYS[3], 'status') ~= 'publishing' then return 0 end
 redis.call('HSET', KEYS[3], 'status', 'published', 'updatedAt', ARGV[1])
 if not redis.call('HGET', KEYS[3], 'publishedAt') then redis.call('HSET', KEYS[3], 'publishedAt', ARGV[1]) end
 redis.call('HSET', KEYS[1], 'finishedAt', ARGV[1])
-local id = string.match(KEYS[3], '[^:]+$')
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'type', 'published', 'alert', id)
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'type', 'published', 'alert', ARGV[2])
 return 1
-`;
+`,
+);
 
 // KEYS: counts, alert. ARGV: now-iso. Re-opened deliveries put a published alert back to publishing.
-const REOPEN_LUA = `
+const reopenScript = defineLua(
+  'publication_reopen',
+  2,
+  `
 local outstanding = tonumber(redis.call('HGET', KEYS[1], 'outstanding') or '0')
 if outstanding > 0 and redis.call('HGET', KEYS[2], 'status') == 'published' then
   redis.call('HSET', KEYS[2], 'status', 'publishing', 'updatedAt', ARGV[1])
   return 1
 end
 return 0
-`;
+`,
+);
+
+// KEYS: pub. ARGV: expected cursor, new cursor, recipients in the batch (0: no batch).
+// Moves the cursor only from where the caller saw it, so a batch is counted once however many
+// runs of the publish job queue it.
+const advanceScript = defineLua(
+  'publication_advance',
+  1,
+  `
+if tonumber(redis.call('HGET', KEYS[1], 'cursor') or '0') ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'cursor', ARGV[2])
+if tonumber(ARGV[3]) > 0 then
+  redis.call('HINCRBY', KEYS[1], 'batches', 1)
+  redis.call('HINCRBY', KEYS[1], 'recipients', ARGV[3])
+end
+return 1
+`,
+);
 
 export class Publications {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
+    private readonly maxActivity: number,
   ) {}
 
   async get(alertId: string): Promise<PublicationState> {
@@ -66,14 +91,12 @@ export class Publications {
       .exec();
   }
 
-  /** Records that batches up to `cursor` are queued. Written after the jobs are added. */
-  async advance(alertId: string, cursor: number, recipients: number): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.keys.publication(alertId), 'cursor', cursor)
-      .hincrby(this.keys.publication(alertId), 'batches', 1)
-      .hincrby(this.keys.publication(alertId), 'recipients', recipients)
-      .exec();
+  /**
+   * Records that the batch of subscribers after `from` up to `to` is queued, if the cursor is still
+   * at `from`. False: another run of the publish job moved it first (and counted that batch).
+   */
+  async advance(alertId: string, from: number, to: number, recipients: number): Promise<boolean> {
+    return (await advanceScript.run(this.redis, [this.keys.publication(alertId)], [from, to, recipients])) === 1;
   }
 
   async markFannedOut(alertId: string): Promise<void> {
@@ -83,11 +106,15 @@ export class Publications {
   /** Marks the alert published if every delivery has an outcome. Safe to call from anywhere, any time. */
   async finishIfComplete(alertId: string): Promise<boolean> {
     const k = this.keys;
-    const done = await this.redis.eval(FINISH_LUA, 4, k.publication(alertId), k.counts(alertId), k.alert(alertId), k.activity(), new Date().toISOString());
+    const done = await finishScript.run(
+      this.redis,
+      [k.publication(alertId), k.counts(alertId), k.alert(alertId), k.activity()],
+      [new Date().toISOString(), alertId, this.maxActivity],
+    );
     return done === 1;
   }
 
   async reopenIfNeeded(alertId: string): Promise<void> {
-    await this.redis.eval(REOPEN_LUA, 2, this.keys.counts(alertId), this.keys.alert(alertId), new Date().toISOString());
+    await reopenScript.run(this.redis, [this.keys.counts(alertId), this.keys.alert(alertId)], [new Date().toISOString()]);
   }
 }

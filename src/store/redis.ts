@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { errors } from '../errors.js';
+import { registerScripts } from './scripts.js';
 
 export const REDIS_HELP =
   'Tocsin needs a Redis server. Start one with `apt install redis-server` (then `redis-server`), ' +
@@ -22,6 +23,7 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
     enableAutoPipelining: true,
   };
   const redis = new Redis(url, redisOptions);
+  registerScripts(redis);
   redis.on('error', () => {
     /* reported through connect() and command failures; ioredis reconnects by itself */
   });

@@ -12,7 +12,7 @@ import { FakeMastodon } from '../fakes/mastodon.js';
 import { FakeImageHost } from '../fakes/image-host.js';
 import { startWorkers, type RunningWorkers, type StartWorkersOptions } from '../../workers/run.js';
 import type { Context } from '../../src/context.js';
-import type { AccountChannel } from '../../src/channels/types.js';
+import type { Messenger } from '../../src/channels/messenger.js';
 import { smtpTransport, type MailTransport } from '../../src/channels/email/transport.js';
 
 // One listening Tocsin (real Fastify, real Redis, real SMTP server, real workers) plus a local
@@ -37,7 +37,7 @@ export interface Harness {
   smtp: TestSmtpServer;
   receiver: FastifyInstance;
   received: Array<{ body: unknown; headers: Record<string, unknown> }>;
-  accounts: Map<string, AccountChannel>;
+  accounts: Map<string, Messenger>;
   workers?: RunningWorkers;
   uploadsDir: string;
   /** With `mastodon: true`: a fake Mastodon instance (account id `masto`) and an image host. */

@@ -5,7 +5,7 @@ import { TestSmtpServer } from '../helpers/smtp.js';
 import { seedSubscribers, storeAlert } from '../helpers/fixtures.js';
 import { startWorkers, type RunningWorkers } from '../../workers/run.js';
 import { buildServer } from '../../src/http/server.js';
-import { buildAccountChannels } from '../../src/channels/registry.js';
+import { buildAccounts } from '../../src/channels/accounts.js';
 import { metricsPlugin } from '../../src/metrics/routes.js';
 import { cachedSubscriberCounts } from '../../src/metrics/snapshot.js';
 import { adminTokenAuth, anyAuth, mountBullBoard } from '../../src/metrics/bull-board.js';
@@ -36,7 +36,7 @@ describe('GET /metrics and Bull Board', () => {
       webhooks: [{ id: 'partner-hook', url: `${hooks.url}/alerts` }],
       metrics: { latencyFlushMs: 50, subscriberCountCacheMs: 0 },
     });
-    const accounts = buildAccountChannels(ctx.config, {});
+    const accounts = await buildAccounts(ctx.config, ctx.providers, {});
     workers = startWorkers(ctx, accounts);
     app = await buildServer(ctx, { plugins: [metricsPlugin({ env: { TOCSIN_METRICS_TOKEN: METRICS_TOKEN } })] });
     await app.listen({ port: 0, host: '127.0.0.1' });

@@ -3,7 +3,7 @@ import { testContext, testConfig, dropPrefix, waitFor } from '../helpers/context
 import { TestSmtpServer } from '../helpers/smtp.js';
 import { seedSubscribers, storeAlert } from '../helpers/fixtures.js';
 import { startWorkers, type RunningWorkers } from '../../workers/run.js';
-import { buildAccountChannels } from '../../src/channels/registry.js';
+import { buildAccounts } from '../../src/channels/accounts.js';
 import { verifySignature } from '../../src/channels/webhook.js';
 import { publishAlert } from '../../src/publish/publish.js';
 import { alertStatus } from '../../src/publish/status.js';
@@ -48,7 +48,7 @@ describe('status webhooks', () => {
       },
     });
     // Two worker processes' worth: the consumer group must make exactly one send each notice.
-    for (let i = 0; i < 2; i++) running.push(startWorkers(ctx, buildAccountChannels(ctx.config, {})));
+    for (let i = 0; i < 2; i++) running.push(startWorkers(ctx, await buildAccounts(ctx.config, ctx.providers, {})));
     await waitFor(async () => {
       const groups = (await ctx.redis.xinfo('GROUPS', ctx.keys.activity())) as unknown[][];
       return groups.some((g) => g[1] === NOTIFY_GROUP);

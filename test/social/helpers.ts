@@ -3,7 +3,8 @@ import { expect } from 'vitest';
 import { configSchema, type SocialAccountConfig } from '../../src/config/schema.js';
 import { newAlert, type Alert } from '../../src/domain/alert.js';
 import { parseAlertMarkdown, parseAlertObject } from '../../src/domain/parse.js';
-import { DeliveryError, type AccountChannel, type DeliverContext, type PostedPart, type RenderedMessage } from '../../src/channels/types.js';
+import { DeliveryError, type Messenger, type PostedPart, type RenderedMessage, type ThreadPosition } from '../../src/channels/messenger.js';
+import { dispatchThread, type ThreadResult } from '../../src/delivery/thread-dispatcher.js';
 import { stripLabel } from '../../src/channels/social/thread.js';
 
 // Fixtures and small helpers shared by the social adapter tests. The alerts below are test
@@ -72,7 +73,7 @@ export function recommendation(seed: number, chars: number): string {
 }
 
 /** An alert that renders to exactly `parts` parts on this channel. */
-export function alertWithParts(channel: AccountChannel, parts: number, recChars: number, extra: Record<string, unknown> = {}): Alert {
+export function alertWithParts(channel: Messenger, parts: number, recChars: number, extra: Record<string, unknown> = {}): Alert {
   const recs: string[] = [];
   for (let n = 0; n < 60; n++) {
     const alert = shortAlert({ title: 'Tocsin test: a long alert in many parts', recommendations: recs, ...extra });
@@ -84,19 +85,51 @@ export function alertWithParts(channel: AccountChannel, parts: number, recChars:
   throw new Error('too many recommendations');
 }
 
-export function newContext(posted: PostedPart[] = [], key = 'tocsin-TEST-channel'): DeliverContext & { recorded: PostedPart[] } {
-  const recorded: PostedPart[] = [];
-  const context = {
-    posted: [...posted],
-    recorded,
-    idempotencyKey: key,
-    onPosted: async (part: PostedPart) => {
-      recorded.push(part);
-      context.posted.push(part);
-    },
-  };
-  return context;
+/** What a run of the thread dispatcher recorded, kept in memory for adapter tests. */
+export interface MemoryThread {
+  posted: PostedPart[];
+  /** Parts started (fenced "begin" calls), in order. */
+  begun: number[];
+  inflight?: number;
 }
+
+/**
+ * Runs the real thread dispatcher (src/delivery/thread-dispatcher.ts) for one adapter against its
+ * fake, recording parts in memory instead of in the Redis ledger (the fenced Redis store has its
+ * own tests). `thread` carries what an earlier attempt recorded, to test resuming.
+ */
+export async function deliver(
+  messenger: Messenger,
+  message: RenderedMessage,
+  thread: MemoryThread = { posted: [], begun: [] },
+  options: { key?: string; anchor?: { root: PostedPart; last: PostedPart } } = {},
+): Promise<ThreadResult & { thread: MemoryThread }> {
+  const record = { posted: [...thread.posted], ...(thread.inflight !== undefined ? { inflight: thread.inflight } : {}) };
+  const result = await dispatchThread(messenger, message, {
+    record,
+    begin: async (index) => {
+      thread.begun.push(index);
+      thread.inflight = index;
+      return true;
+    },
+    save: async (index, part) => {
+      thread.posted[index] = part;
+      thread.inflight = undefined;
+      return true;
+    },
+    lease: { valid: () => true, signal: new AbortController().signal },
+    idempotencyKey: (index) => `${options.key ?? 'tocsin-TEST-channel'}${index > 0 ? `-${index}` : ''}`,
+    ...(options.anchor ? { anchor: options.anchor } : {}),
+  });
+  return { ...result, thread };
+}
+
+/** The position of part `index` of a thread whose earlier parts are `posted` (for findPart). */
+export function positionOf(message: RenderedMessage, index: number, posted: PostedPart[], key = 'tocsin-TEST-channel'): ThreadPosition {
+  return { index, total: message.parts.length, replyTo: posted[index - 1], root: posted[0], idempotencyKey: `${key}${index > 0 ? `-${index}` : ''}` };
+}
+
+export const noSignal = () => new AbortController().signal;
 
 export async function deliveryError(promise: Promise<unknown>): Promise<DeliveryError> {
   try {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTelegramChannel, escapeTelegramHtml, type TelegramChannel } from '../../src/channels/social/telegram.js';
 import { CHANNEL, FakeTelegram, parseTelegramHtml } from '../fakes/telegram.js';
 import { FakeImageHost, PNG_1X1 } from '../fakes/image-host.js';
-import type { RenderedMessage } from '../../src/channels/types.js';
+import type { RenderedMessage } from '../../src/channels/messenger.js';
 import { alertWithParts, deliveryError, exampleAlert, expectNothingCut, newContext, shortAlert, sleep, socialAccount } from './helpers.js';
 
 const visible = (html: string): string => {

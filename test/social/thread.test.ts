@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { sentences, splitThread, stripLabel, ThreadSplitError } from '../../src/channels/social/thread.js';
 import { graphemeLength } from '../../src/channels/social/common.js';
 import { xLength } from '../../src/channels/social/x.js';
-import { buildAccountChannels, SOCIAL_FACTORIES } from '../../src/channels/registry.js';
-import { registerSocialProviders } from '../../src/channels/social/index.js';
+import { buildAccounts } from '../../src/channels/accounts.js';
+import { builtInProviders } from '../../src/channels/providers.js';
 import { configSchema } from '../../src/config/schema.js';
 
 const len = (t: string) => t.length;
@@ -65,10 +65,8 @@ describe('thread splitting', () => {
   });
 });
 
-describe('registration', () => {
-  it('registerSocialProviders fills SOCIAL_FACTORIES for every provider', () => {
-    registerSocialProviders();
-    expect(Object.keys(SOCIAL_FACTORIES).sort()).toEqual(['bluesky', 'facebook', 'mastodon', 'telegram', 'x']);
+describe('the provider registry', () => {
+  it('builds an account for every built-in provider, in config order', async () => {
     const config = configSchema.parse({
       social: [
         { id: 'x', provider: 'x', credentialsEnv: { appKey: 'A', appSecret: 'B', accessToken: 'C', accessSecret: 'D' } },
@@ -78,7 +76,14 @@ describe('registration', () => {
         { id: 'tg', provider: 'telegram', credentialsEnv: { botToken: 'T' }, options: { chatId: '@tocsin_test' } },
       ],
     });
-    const channels = buildAccountChannels(config, {});
+    expect(builtInProviders.names).toEqual(['x', 'mastodon', 'bluesky', 'facebook', 'telegram']);
+    const channels = await buildAccounts(config, builtInProviders, {});
     expect([...channels.values()].map((c) => c.provider)).toEqual(['x', 'mastodon', 'bluesky', 'facebook', 'telegram']);
+  });
+
+  it('refuses a provider the registry does not have, naming the field and the choices', () => {
+    const result = configSchema.safeParse({ social: [{ id: 'm', provider: 'myspace' }] });
+    expect(result.success).toBe(false);
+    expect(JSON.stringify(result.error?.issues)).toContain('must be one of x, mastodon, bluesky, facebook, telegram');
   });
 });

@@ -3,34 +3,11 @@ import { z } from 'zod';
 import { AtpAgent, RichText, XRPCError } from '@atproto/api';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import {
-  DeliveryError,
-  type AccountChannel,
-  type DeliverContext,
-  type HealthReport,
-  type PostedPart,
-  type RenderedMessage,
-  type RenderedPart,
-} from '../types.js';
-import { deliveryErrorForNetwork } from '../http-errors.js';
-import {
-  baseOptionsShape,
-  comparable,
-  composeAlert,
-  Credentials,
-  epochSecondsToMs,
-  fetchImage,
-  imageProblem,
-  ImageUnavailable,
-  linkPlacementSchema,
-  parseAccountOptions,
-  requireCredentialNames,
-  shorten,
-  withTimeout,
-  withWarning,
-} from './common.js';
+import { DeliveryError, type FollowUp, type HealthReport, type Messenger, type PostedPart, type RenderedMessage, type RenderedPart, type ThreadPosition } from '../messenger.js';
+import { deliveryErrorForNetwork, errorText } from '../http-errors.js';
+import { baseOptionsShape, comparable, epochSecondsToMs, ImageUnavailable, linkPlacementSchema, shorten, timedFetch, type FetchedImage } from './common.js';
 import { markdownToText } from '../../render/markdown.js';
-import { splitThread } from './thread.js';
+import { SocialAccount } from './account.js';
 
 // Bluesky through @atproto/api 0.19 (the last line whose engines allow Node 20; 0.20+ wants 22).
 // Login with com.atproto.server.createSession (handle or DID + an app password); the session is
@@ -97,154 +74,124 @@ interface PartRef {
   cid: string;
 }
 
-export class BlueskyChannel implements AccountChannel {
+export class BlueskyChannel extends SocialAccount<BlueskyOptions> implements Messenger {
   readonly provider = 'bluesky';
   readonly safeToResend: boolean;
-  readonly id: string;
-  private readonly options: BlueskyOptions;
-  private readonly credentials: Credentials;
   private readonly service: string;
   private agent?: AtpAgent;
   private loggingIn?: Promise<AtpAgent>;
 
   constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv) {
-    this.id = account.id;
-    this.options = parseAccountOptions(account, blueskyOptionsSchema);
-    this.credentials = new Credentials(account, env);
-    requireCredentialNames(account, ['identifier', 'password']);
+    super(account, env, blueskyOptionsSchema, () => ['identifier', 'password']);
     this.service = account.baseUrl ?? 'https://bsky.social';
     this.safeToResend = this.options.deterministicRkeys;
   }
 
-  render(alert: Alert): RenderedMessage {
-    const composed = composeAlert(alert, this.options);
-    const texts = splitThread(composed.paragraphs, {
-      length: blueskyLength,
-      limit: BLUESKY_LIMIT,
-      locale: alert.language,
-      firstSuffix: composed.firstSuffix,
-      numbering: this.options.numbering,
-    });
-    const parts: RenderedPart[] = texts.map((text, i) => {
-      const rt = new RichText({ text });
+  render(alert: Alert, followUp?: FollowUp): RenderedMessage {
+    // A follow-up's parts get record keys of their own, after the original's.
+    const keyOffset = followUp ? followUp.version * 1000 : 0;
+    const parts = this.splitAlert(alert, { length: blueskyLength, limit: BLUESKY_LIMIT }, {}, followUp).map((part, i) => {
+      const rt = new RichText({ text: part.text });
       rt.detectFacetsWithoutResolution();
       const links = (rt.facets ?? []).flatMap((f) =>
         f.features.filter((x) => x.$type === 'app.bsky.richtext.facet#link').map((x) => (x as { uri: string }).uri),
       );
-      const card = i === 0 && !alert.image && this.options.linkCard && alert.canonicalUrl;
+      const card = i === 0 && !alert.image && !followUp && this.options.linkCard && alert.canonicalUrl;
       return {
-        text,
+        ...part,
         length: rt.graphemeLength,
         limit: BLUESKY_LIMIT,
-        ...(i === 0 && alert.image ? { media: { url: alert.image.url, alt: alert.image.alt } } : {}),
         extra: {
           langs: [alert.language],
-          ...(this.options.deterministicRkeys ? { rkey: partRkey(alert, this.id, i) } : {}),
+          ...(this.options.deterministicRkeys ? { rkey: partRkey(alert, this.id, i + keyOffset) } : {}),
           ...(links.length ? { links } : {}),
           ...(card ? { card: { uri: alert.canonicalUrl, title: alert.title, description: shorten(markdownToText(alert.summary), 300) } } : {}),
-          ...(i > 0 ? { replyTo: 'previous part' } : {}),
+          ...(i > 0 || followUp ? { replyTo: 'previous part' } : {}),
         },
       };
     });
-    return { channel: this.id, provider: this.provider, parts };
+    return this.message(parts);
   }
 
-  async deliver(message: RenderedMessage, context: DeliverContext): Promise<PostedPart> {
+  async postPart(part: RenderedPart, position: ThreadPosition, signal: AbortSignal): Promise<PostedPart> {
     const agent = await this.session();
     const did = agent.session?.did as string;
-    const done = [...context.posted];
-    for (let i = done.length; i < message.parts.length; i++) {
-      const part = message.parts[i];
-      const extra = (part.extra ?? {}) as { rkey?: string; langs?: string[]; card?: { uri: string; title: string; description: string } };
-      const rt = new RichText({ text: part.text });
-      await rt.detectFacets(agent);
-      // A mention that did not resolve has no DID and would make the record invalid.
-      const facets = (rt.facets ?? []).filter((f) => f.features.every((x) => x.$type !== 'app.bsky.richtext.facet#mention' || (x as { did?: string }).did));
-      let warning: string | undefined;
-      let embed: Record<string, unknown> | undefined;
-      if (part.media) {
-        try {
-          embed = await this.imageEmbed(agent, part.media, context.signal);
-        } catch (err) {
-          if (!(err instanceof ImageUnavailable)) throw err;
-          warning = imageProblem(err, this.options.imageRequired);
-        }
-      }
-      if (!embed && extra.card) embed = { $type: 'app.bsky.embed.external', external: extra.card };
-      const root = done[0]?.ref as PartRef | undefined;
-      const parent = done[i - 1]?.ref as PartRef | undefined;
-      const record: Record<string, unknown> = {
-        $type: POST,
-        text: part.text,
-        createdAt: new Date().toISOString(),
-        ...(facets.length ? { facets } : {}),
-        ...(extra.langs ? { langs: extra.langs } : {}),
-        ...(root && parent ? { reply: { root: { uri: root.uri, cid: root.cid }, parent: { uri: parent.uri, cid: parent.cid } } } : {}),
-        ...(embed ? { embed } : {}),
-      };
-      let ref: PartRef;
-      try {
-        const res = await agent.com.atproto.repo.createRecord({ repo: did, collection: POST, record, ...(extra.rkey ? { rkey: extra.rkey } : {}) });
-        ref = { uri: res.data.uri, cid: res.data.cid };
-      } catch (err) {
-        const e = mapBlueskyError(err, true);
-        // A record already at this key: an earlier try went through. Take it if it is ours.
-        const existing =
-          extra.rkey && e.kind === 'permanent' && e.options.status === 400 ? await this.recordAt(agent, did, extra.rkey).catch(() => undefined) : undefined;
-        if (!existing || comparable(existing.text) !== comparable(part.text)) throw e;
-        ref = existing.ref;
-      }
-      const posted = withWarning(this.postedPart(agent, ref), warning);
-      await context.onPosted(posted);
-      done.push(posted);
+    const extra = (part.extra ?? {}) as { rkey?: string; langs?: string[]; card?: { uri: string; title: string; description: string } };
+    const rt = new RichText({ text: part.text });
+    await rt.detectFacets(agent);
+    // A mention that did not resolve has no DID and would make the record invalid.
+    const facets = (rt.facets ?? []).filter((f) => f.features.every((x) => x.$type !== 'app.bsky.richtext.facet#mention' || (x as { did?: string }).did));
+    const { uploaded, warning } = await this.withImage(
+      part,
+      { maxBytes: BLUESKY_MAX_IMAGE_BYTES, types: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] },
+      (image, media) => this.imageEmbed(agent, image, media),
+      signal,
+    );
+    const embed = uploaded ?? (extra.card ? { $type: 'app.bsky.embed.external', external: extra.card } : undefined);
+    const root = position.root?.ref as PartRef | undefined;
+    const parent = position.replyTo?.ref as PartRef | undefined;
+    const record: Record<string, unknown> = {
+      $type: POST,
+      text: part.text,
+      createdAt: new Date().toISOString(),
+      ...(facets.length ? { facets } : {}),
+      ...(extra.langs ? { langs: extra.langs } : {}),
+      ...(root && parent ? { reply: { root: { uri: root.uri, cid: root.cid }, parent: { uri: parent.uri, cid: parent.cid } } } : {}),
+      ...(embed ? { embed } : {}),
+    };
+    let ref: PartRef;
+    try {
+      const res = await agent.com.atproto.repo.createRecord({ repo: did, collection: POST, record, ...(extra.rkey ? { rkey: extra.rkey } : {}) });
+      ref = { uri: res.data.uri, cid: res.data.cid };
+    } catch (err) {
+      const e = mapBlueskyError(err, true);
+      // A record already at this key: an earlier try went through. Take it if it is ours.
+      const existing =
+        extra.rkey && e.kind === 'permanent' && e.options.status === 400 ? await this.recordAt(agent, did, extra.rkey).catch(() => undefined) : undefined;
+      if (!existing || comparable(existing.text) !== comparable(part.text)) throw e;
+      ref = existing.ref;
     }
-    return done[0];
+    return this.noted(this.postedPart(agent, ref), warning);
   }
 
-  async findExisting(message: RenderedMessage, context: DeliverContext): Promise<PostedPart | null | undefined> {
-    const index = context.posted.length;
-    const part = message.parts[index];
-    if (!part) return null;
+  async findPart(part: RenderedPart, position: ThreadPosition): Promise<PostedPart | null | undefined> {
+    const agent = await this.session();
+    const did = agent.session?.did as string;
+    const rkey = (part.extra as { rkey?: string } | undefined)?.rkey;
+    if (rkey) {
+      const existing = await this.recordAt(agent, did, rkey);
+      return existing && comparable(existing.text) === comparable(part.text) ? this.postedPart(agent, existing.ref) : null;
+    }
+    // Without a known key: the account's latest posts, same text, replying to the same parent.
+    const parent = (position.replyTo?.ref as PartRef | undefined)?.uri;
+    const res = await agent.com.atproto.repo.listRecords({ repo: did, collection: POST, limit: 30 });
+    for (const r of res.data.records) {
+      const value = r.value as { text?: string; reply?: { parent?: { uri?: string } } };
+      if (comparable(value.text ?? '') === comparable(part.text) && value.reply?.parent?.uri === parent) return this.postedPart(agent, { uri: r.uri, cid: r.cid });
+    }
+    return null;
+  }
+
+  async deletePart(part: PostedPart): Promise<void> {
+    const agent = await this.session();
+    const rkey = part.id.split('/').pop() as string;
     try {
-      const agent = await this.session();
-      const did = agent.session?.did as string;
-      const rkey = (part.extra as { rkey?: string } | undefined)?.rkey;
-      if (rkey) {
-        const existing = await this.recordAt(agent, did, rkey);
-        return existing && comparable(existing.text) === comparable(part.text) ? this.postedPart(agent, existing.ref) : null;
-      }
-      // Without a known key: the account's latest posts, same text, replying to the same parent.
-      const parent = (context.posted[index - 1]?.ref as PartRef | undefined)?.uri;
-      const res = await agent.com.atproto.repo.listRecords({ repo: did, collection: POST, limit: 30 });
-      for (const r of res.data.records) {
-        const value = r.value as { text?: string; reply?: { parent?: { uri?: string } } };
-        if (comparable(value.text ?? '') === comparable(part.text) && value.reply?.parent?.uri === parent)
-          return this.postedPart(agent, { uri: r.uri, cid: r.cid });
-      }
-      return null;
-    } catch {
-      return undefined;
+      await agent.com.atproto.repo.deleteRecord({ repo: agent.session?.did as string, collection: POST, rkey });
+    } catch (err) {
+      throw mapBlueskyError(err, true);
     }
   }
 
-  async checkHealth(): Promise<HealthReport> {
-    const checkedAt = new Date().toISOString();
-    const unset = this.credentials.unset(['identifier', 'password']);
-    if (unset.length) return { ok: false, checkedAt, detail: `not set: ${unset.join(', ')}` };
+  protected async inspect(): Promise<Omit<HealthReport, 'checkedAt'>> {
     try {
       const agent = await this.session();
-      const res = await agent.com.atproto.server.getSession();
-      const s = res.data;
+      const { data: s } = await agent.com.atproto.server.getSession();
       const active = s.active !== false;
-      return {
-        ok: active,
-        checkedAt,
-        detail: `@${s.handle} (${s.did})${active ? '' : `: account is ${s.status ?? 'not active'}`} on ${new URL(this.service).host}`,
-      };
+      return { ok: active, detail: `@${s.handle} (${s.did})${active ? '' : `: account is ${s.status ?? 'not active'}`} on ${new URL(this.service).host}` };
     } catch (err) {
       const e = mapBlueskyError(err, false);
       if (e.options.credentials) this.agent = undefined;
-      return { ok: false, checkedAt, detail: `${e.options.credentials ? 'credentials rejected' : e.kind}: ${e.message}` };
+      throw e;
     }
   }
 
@@ -266,13 +213,7 @@ export class BlueskyChannel implements AccountChannel {
     }
   }
 
-  private async imageEmbed(agent: AtpAgent, media: { url: string; alt: string }, signal?: AbortSignal): Promise<Record<string, unknown>> {
-    const image = await fetchImage(media.url, {
-      maxBytes: BLUESKY_MAX_IMAGE_BYTES,
-      timeoutMs: this.options.timeoutMs,
-      signal,
-      types: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'],
-    });
+  private async imageEmbed(agent: AtpAgent, image: FetchedImage, media: { alt: string }): Promise<Record<string, unknown>> {
     try {
       const res = await agent.uploadBlob(new Uint8Array(image.bytes), { encoding: image.mediaType });
       return { $type: 'app.bsky.embed.images', images: [{ alt: media.alt, image: res.data.blob }] };
@@ -295,15 +236,17 @@ export class BlueskyChannel implements AccountChannel {
   private async login(): Promise<AtpAgent> {
     const identifier = this.credentials.require('identifier');
     const password = this.credentials.require('password');
-    const timeoutMs = this.options.timeoutMs;
-    const timedFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    // Every request the library makes gets the deadline; a library error wrapping a network
+    // failure is told apart from an HTTP error by NetworkFailure.
+    const deadlineFetch = timedFetch(this.options.timeoutMs);
+    const wrappedFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
       try {
-        return await fetch(input, { ...init, signal: withTimeout(timeoutMs, init?.signal ?? (input instanceof Request ? input.signal : undefined)) });
+        return await deadlineFetch(input, init);
       } catch (err) {
         throw new NetworkFailure(err);
       }
     };
-    const agent = new AtpAgent({ service: this.service, fetch: timedFetch as typeof fetch });
+    const agent = new AtpAgent({ service: this.service, fetch: wrappedFetch as typeof fetch });
     try {
       await agent.login({ identifier, password });
     } catch (err) {
@@ -339,9 +282,5 @@ export function mapBlueskyError(err: unknown, mutating: boolean): DeliveryError 
     if (status >= 500) return new DeliveryError('transient', reason, { status, code: err.error });
     return new DeliveryError('permanent', reason, { status, code: err.error });
   }
-  return new DeliveryError('transient', (err as Error)?.message ?? String(err));
-}
-
-export function createBlueskyChannel(account: SocialAccountConfig, env: NodeJS.ProcessEnv): BlueskyChannel {
-  return new BlueskyChannel(account, env);
+  return new DeliveryError('transient', errorText(err));
 }

@@ -1,7 +1,8 @@
 import { LEVEL_NAMES, type Alert } from '../../domain/alert.js';
 import { countryName } from '../../domain/countries.js';
 import { markdownToText } from '../../render/markdown.js';
-import { DeliveryError, type PostedPart } from '../types.js';
+import { DeliveryError, type PostedPart } from '../messenger.js';
+import { withDeadline } from '../../net/deadline.js';
 import { deliveryErrorForNetwork, deliveryErrorForStatus, retryAfterToEpochMs } from '../http-errors.js';
 import { stagesLine } from './common.js';
 
@@ -267,17 +268,22 @@ export async function postChatWebhook(
 ): Promise<PostedPart> {
   const target = new URL(url);
   if (format === 'discord') target.searchParams.set('wait', 'true');
-  const signal = opts.signal ? AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.signal]) : AbortSignal.timeout(opts.timeoutMs);
   let response: Response;
   let body: string;
   try {
-    response = await fetch(target, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'Tocsin-Webhook/1' },
-      body: JSON.stringify(payload),
-      signal,
-    });
-    body = await response.text();
+    [response, body] = await withDeadline(
+      opts.timeoutMs,
+      async (signal) => {
+        const res = await fetch(target, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': 'Tocsin-Webhook/1' },
+          body: JSON.stringify(payload),
+          signal,
+        });
+        return [res, await res.text()] as const;
+      },
+      { signal: opts.signal, what: `POST ${target.origin}` },
+    );
   } catch (err) {
     throw deliveryErrorForNetwork(err, true);
   }

@@ -3,7 +3,8 @@ import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
 import { markdownToText } from '../../render/markdown.js';
 import { errors } from '../../errors.js';
-import { DeliveryError, type PostedPart } from '../types.js';
+import { DeliveryError, type PostedPart } from '../messenger.js';
+import { withDeadline } from '../../net/deadline.js';
 import { deliveryErrorForNetwork } from '../http-errors.js';
 import type { Paragraph } from './thread.js';
 
@@ -121,29 +122,51 @@ export interface HttpResult {
   json: unknown;
 }
 
-export function withTimeout(timeoutMs: number, signal?: AbortSignal): AbortSignal {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  return signal ? AbortSignal.any([timeout, signal]) : timeout;
+/** The `what` of a request in errors: method and origin only (a path may carry a token). */
+function describe(method: string, url: string | URL): string {
+  try {
+    return `${method} ${new URL(url).origin}`;
+  } catch {
+    return method;
+  }
 }
 
-/** fetch with a timeout; throws DeliveryError for network failures, never for HTTP statuses. */
+/**
+ * fetch with a deadline that garbage collection cannot lose (src/net/deadline.ts); throws
+ * DeliveryError for network failures and timeouts, never for HTTP statuses.
+ */
 export async function httpRequest(call: HttpCall): Promise<HttpResult> {
-  const signal = withTimeout(call.timeoutMs, call.signal);
+  const method = call.method ?? 'GET';
   try {
-    const response = await fetch(call.url, { method: call.method ?? 'GET', headers: call.headers, body: call.body, signal });
-    const text = await response.text();
-    let json: unknown = undefined;
-    if (text && /json/i.test(response.headers.get('content-type') ?? '')) {
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-    }
-    return { status: response.status, headers: response.headers, text, json };
+    return await withDeadline(
+      call.timeoutMs,
+      async (signal) => {
+        const response = await fetch(call.url, { method, headers: call.headers, body: call.body, signal });
+        const text = await response.text();
+        let json: unknown = undefined;
+        if (text && /json/i.test(response.headers.get('content-type') ?? '')) {
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+        }
+        return { status: response.status, headers: response.headers, text, json };
+      },
+      { signal: call.signal, what: describe(method, call.url) },
+    );
   } catch (err) {
     throw deliveryErrorForNetwork(err, call.mutating === true);
   }
+}
+
+/** A fetch for client libraries (@atproto/api): every request gets the deadline, whatever the library does. */
+export function timedFetch(timeoutMs: number): typeof fetch {
+  return (input, init) => {
+    const url = input instanceof Request ? input.url : input;
+    const parent = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
+    return withDeadline(timeoutMs, (signal) => fetch(input, { ...init, signal }), { signal: parent, what: describe(init?.method ?? 'GET', url) });
+  };
 }
 
 /** Seconds since the epoch (a header value) to epoch ms, or undefined. */
@@ -188,7 +211,7 @@ function sniffImageType(bytes: Buffer): string | undefined {
 export async function fetchImage(url: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal; types?: string[] }): Promise<FetchedImage> {
   let response: Response;
   try {
-    response = await fetch(url, { signal: withTimeout(opts.timeoutMs, opts.signal), redirect: 'follow' });
+    response = await withDeadline(opts.timeoutMs, (signal) => fetch(url, { signal, redirect: 'follow' }), { signal: opts.signal, what: 'fetching the image' });
   } catch (err) {
     throw new ImageUnavailable(`could not fetch the image ${url}: ${(err as Error).message}`, true);
   }

@@ -1,29 +1,10 @@
 import { z } from 'zod';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import {
-  DeliveryError,
-  type AccountChannel,
-  type DeliverContext,
-  type HealthReport,
-  type PostedPart,
-  type RenderedMessage,
-  type RenderedPart,
-} from '../types.js';
+import { DeliveryError, type FollowUp, type HealthReport, type Messenger, type PostedPart, type RenderedMessage, type RenderedPart, type ThreadPosition } from '../messenger.js';
 import { retryAfterToEpochMs } from '../http-errors.js';
-import {
-  baseOptionsShape,
-  comparable,
-  composeAlert,
-  Credentials,
-  httpRequest,
-  parseAccountOptions,
-  requireCredentialNames,
-  shorten,
-  withWarning,
-  type HttpResult,
-} from './common.js';
-import { splitThread } from './thread.js';
+import { baseOptionsShape, comparable, httpRequest, shorten, type HttpResult } from './common.js';
+import { SocialAccount } from './account.js';
 
 // A Facebook Page through the Graph API, with fetch:
 //   POST /{page-id}/feed    message + link (Facebook draws the link preview)
@@ -107,144 +88,107 @@ export function mapGraphError(res: HttpResult, doing: string): DeliveryError {
   return new DeliveryError('permanent', reason, options);
 }
 
-export class FacebookChannel implements AccountChannel {
+export class FacebookChannel extends SocialAccount<FacebookOptions> implements Messenger {
   readonly provider = 'facebook';
   /** The Graph API has no idempotency key; a lost answer is looked up on the Page. */
   readonly safeToResend = false;
-  readonly id: string;
-  private readonly options: FacebookOptions;
-  private readonly credentials: Credentials;
   private readonly graph: string;
 
   constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv) {
-    this.id = account.id;
-    this.options = parseAccountOptions(account, facebookOptionsSchema);
-    this.credentials = new Credentials(account, env);
-    requireCredentialNames(account, ['pageAccessToken']);
+    super(account, env, facebookOptionsSchema, () => ['pageAccessToken']);
     this.graph = `${(account.baseUrl ?? 'https://graph.facebook.com').replace(/\/$/, '')}/${this.options.apiVersion}`;
   }
 
-  render(alert: Alert): RenderedMessage {
+  render(alert: Alert, followUp?: FollowUp): RenderedMessage {
     // A photo post has no link preview, so the link goes in the text; a link post carries it
     // in `link` and Facebook shows the preview card: either way it appears once.
     const photo = Boolean(alert.image);
-    const composed = composeAlert(photo ? alert : { ...alert, canonicalUrl: undefined }, { ...this.options, linkPlacement: 'last' });
     const limit = (i: number) => (i === 0 ? FACEBOOK_POST_LIMIT : FACEBOOK_COMMENT_LIMIT);
-    const texts = splitThread(composed.paragraphs, { length: (t) => t.length, limit, locale: alert.language, numbering: this.options.numbering });
-    const parts: RenderedPart[] = texts.map((text, i) => ({
-      text,
-      length: text.length,
+    const source = photo ? alert : { ...alert, canonicalUrl: undefined };
+    const parts = this.splitAlert(source, { length: (t) => t.length, limit }, { linkPlacement: 'last' }, followUp).map((part, i) => ({
+      ...part,
+      length: part.text.length,
       limit: limit(i),
-      ...(i === 0 && alert.image ? { media: { url: alert.image.url, alt: alert.image.alt } } : {}),
       extra:
         i === 0
           ? { endpoint: photo ? 'photos' : 'feed', ...(!photo && alert.canonicalUrl ? { link: alert.canonicalUrl } : {}) }
           : { endpoint: 'comments', replyTo: 'first part' },
     }));
-    return { channel: this.id, provider: this.provider, parts };
+    return this.message(parts);
   }
 
-  async deliver(message: RenderedMessage, context: DeliverContext): Promise<PostedPart> {
+  async postPart(part: RenderedPart, position: ThreadPosition, signal: AbortSignal): Promise<PostedPart> {
     const token = this.credentials.require('pageAccessToken');
-    const done = [...context.posted];
-    for (let i = done.length; i < message.parts.length; i++) {
-      const part = message.parts[i];
-      let posted: PostedPart;
-      try {
-        posted = i === 0 ? await this.postFirst(part, token, context) : await this.comment(done[0].id, part, token, context);
-      } catch (err) {
-        if (!(err instanceof DeliveryError && err.options.code === 'duplicate')) throw err;
-        // Facebook refused a duplicate: an earlier try went through and its answer was lost.
-        const found = await this.lookUp(part, i === 0 ? undefined : done[0], token).catch(() => undefined);
-        if (!found) throw new DeliveryError('unknown-outcome', `Facebook says this post already exists, but it was not found on the Page: ${err.message}`);
-        posted = found;
-      }
-      await context.onPosted(posted);
-      done.push(posted);
-    }
-    return done[0];
+    // Every later part is a comment on the first post (Pages have no reply chains).
+    return position.root ? this.comment(position.root.id, part, token, signal) : this.postFirst(part, token, signal);
   }
 
-  async findExisting(message: RenderedMessage, context: DeliverContext): Promise<PostedPart | null | undefined> {
-    const index = context.posted.length;
-    const part = message.parts[index];
-    if (!part) return null;
-    try {
-      return await this.lookUp(part, index === 0 ? undefined : context.posted[0], this.credentials.require('pageAccessToken'));
-    } catch {
-      return undefined;
-    }
+  async findPart(part: RenderedPart, position: ThreadPosition, signal: AbortSignal): Promise<PostedPart | null | undefined> {
+    return this.lookUp(part, position.root, this.credentials.require('pageAccessToken'), signal);
   }
 
-  async checkHealth(): Promise<HealthReport> {
-    const checkedAt = new Date().toISOString();
-    const unset = this.credentials.unset(['pageAccessToken']);
-    if (unset.length) return { ok: false, checkedAt, detail: `not set: ${unset.join(', ')}` };
+  async deletePart(part: PostedPart, signal: AbortSignal): Promise<void> {
+    const res = await httpRequest({
+      url: `${this.graph}/${encodeURIComponent(part.id)}?${new URLSearchParams({ access_token: this.credentials.require('pageAccessToken') })}`,
+      method: 'DELETE',
+      timeoutMs: this.options.timeoutMs,
+      signal,
+      mutating: true,
+    });
+    if (res.status !== 200) throw mapGraphError(res, 'deleting the post');
+  }
+
+  protected async inspect(signal?: AbortSignal): Promise<Omit<HealthReport, 'checkedAt'>> {
     const token = this.credentials.require('pageAccessToken');
-    try {
-      const appId = this.credentials.get('appId');
-      const appSecret = this.credentials.get('appSecret');
-      // debug_token wants an app token (app id|secret); the page token itself is the fallback.
-      const inspector = appId && appSecret ? `${appId}|${appSecret}` : token;
-      const debug = await httpRequest({
-        url: `${this.graph}/debug_token?${new URLSearchParams({ input_token: token, access_token: inspector })}`,
-        timeoutMs: this.options.timeoutMs,
-      });
-      if (debug.status !== 200) {
-        const e = mapGraphError(debug, 'checking the token');
-        return { ok: false, checkedAt, detail: `${e.options.credentials ? 'credentials rejected' : e.kind}: ${e.message}` };
-      }
-      const data = ((debug.json as { data?: Record<string, unknown> })?.data ?? {}) as {
-        is_valid?: boolean;
-        expires_at?: number;
-        data_access_expires_at?: number;
-        scopes?: string[];
-        type?: string;
-        profile_id?: string;
-        error?: { message?: string };
-      };
-      const expiries = [data.expires_at, data.data_access_expires_at].filter((t): t is number => typeof t === 'number' && t > 0);
-      const expiresAt = expiries.length ? new Date(Math.min(...expiries) * 1000).toISOString() : undefined;
-      if (!data.is_valid) {
-        return {
-          ok: false,
-          checkedAt,
-          detail: `the page token is not valid${data.error?.message ? `: ${data.error.message}` : ''}`,
-          ...(expiresAt ? { expiresAt } : {}),
-        };
-      }
-      const missing = REQUIRED_PERMISSIONS.filter((p) => data.scopes && !data.scopes.includes(p));
-      const me = await httpRequest({
-        url: `${this.graph}/me?${new URLSearchParams({ fields: 'id,name', access_token: token })}`,
-        timeoutMs: this.options.timeoutMs,
-      });
-      const page = me.status === 200 ? (me.json as { id?: string; name?: string }) : undefined;
-      const problems: string[] = [];
-      if (data.type && data.type !== 'PAGE') problems.push(`this is a ${data.type} token, not a Page token`);
-      if (page?.id && page.id !== this.options.pageId) problems.push(`the token belongs to page ${page.id}, not ${this.options.pageId}`);
-      if (missing.length) problems.push(`missing permissions ${missing.join(', ')}`);
-      return {
-        ok: problems.length === 0,
-        checkedAt,
-        detail: `Page ${page?.name ?? this.options.pageId}${expiresAt ? `, token expires ${expiresAt}` : ', token does not expire'}${problems.length ? `; ${problems.join('; ')}` : ''}`,
-        ...(expiresAt ? { expiresAt } : {}),
-        ...(missing.length ? { missingPermissions: missing } : {}),
-      };
-    } catch (err) {
-      return { ok: false, checkedAt, detail: `unreachable: ${(err as Error).message}` };
+    const appId = this.credentials.get('appId');
+    const appSecret = this.credentials.get('appSecret');
+    // debug_token wants an app token (app id|secret); the page token itself is the fallback.
+    const inspector = appId && appSecret ? `${appId}|${appSecret}` : token;
+    const debug = await httpRequest({
+      url: `${this.graph}/debug_token?${new URLSearchParams({ input_token: token, access_token: inspector })}`,
+      timeoutMs: this.options.timeoutMs,
+      signal,
+    });
+    if (debug.status !== 200) throw mapGraphError(debug, 'checking the token');
+    const data = ((debug.json as { data?: Record<string, unknown> })?.data ?? {}) as {
+      is_valid?: boolean;
+      expires_at?: number;
+      data_access_expires_at?: number;
+      scopes?: string[];
+      type?: string;
+      profile_id?: string;
+      error?: { message?: string };
+    };
+    const expiries = [data.expires_at, data.data_access_expires_at].filter((t): t is number => typeof t === 'number' && t > 0);
+    const expiresAt = expiries.length ? new Date(Math.min(...expiries) * 1000).toISOString() : undefined;
+    if (!data.is_valid) {
+      return { ok: false, detail: `the page token is not valid${data.error?.message ? `: ${data.error.message}` : ''}`, ...(expiresAt ? { expiresAt } : {}) };
     }
+    const missing = REQUIRED_PERMISSIONS.filter((p) => data.scopes && !data.scopes.includes(p));
+    const me = await httpRequest({ url: `${this.graph}/me?${new URLSearchParams({ fields: 'id,name', access_token: token })}`, timeoutMs: this.options.timeoutMs, signal });
+    const page = me.status === 200 ? (me.json as { id?: string; name?: string }) : undefined;
+    const problems: string[] = [];
+    if (data.type && data.type !== 'PAGE') problems.push(`this is a ${data.type} token, not a Page token`);
+    if (page?.id && page.id !== this.options.pageId) problems.push(`the token belongs to page ${page.id}, not ${this.options.pageId}`);
+    if (missing.length) problems.push(`missing permissions ${missing.join(', ')}`);
+    return {
+      ok: problems.length === 0,
+      detail: `Page ${page?.name ?? this.options.pageId}${expiresAt ? `, token expires ${expiresAt}` : ', token does not expire'}${problems.length ? `; ${problems.join('; ')}` : ''}`,
+      ...(expiresAt ? { expiresAt } : {}),
+      ...(missing.length ? { missingPermissions: missing } : {}),
+    };
   }
 
   // -------------------------------------------------------------------------------------------
 
-  private async post(path: string, params: Record<string, string>, token: string, context: DeliverContext, doing: string): Promise<Record<string, string>> {
+  private async post(path: string, params: Record<string, string>, token: string, signal: AbortSignal, doing: string): Promise<Record<string, string>> {
     const res = await httpRequest({
       url: `${this.graph}/${path}`,
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ ...params, access_token: token }).toString(),
       timeoutMs: this.options.timeoutMs,
-      signal: context.signal,
+      signal,
       mutating: true,
     });
     if (res.status !== 200) throw mapGraphError(res, doing);
@@ -255,7 +199,7 @@ export class FacebookChannel implements AccountChannel {
     return `https://www.facebook.com/${postId}`;
   }
 
-  private async postFirst(part: RenderedPart, token: string, context: DeliverContext): Promise<PostedPart> {
+  private async postFirst(part: RenderedPart, token: string, signal: AbortSignal): Promise<PostedPart> {
     const extra = (part.extra ?? {}) as { link?: string };
     let warning: string | undefined;
     if (part.media) {
@@ -264,7 +208,7 @@ export class FacebookChannel implements AccountChannel {
           `${this.options.pageId}/photos`,
           { url: part.media.url, caption: part.text, alt_text_custom: part.media.alt, published: 'true' },
           token,
-          context,
+          signal,
           'posting the photo',
         );
         const postId = res.post_id ?? res.id;
@@ -281,22 +225,23 @@ export class FacebookChannel implements AccountChannel {
       `${this.options.pageId}/feed`,
       { message: part.text, ...(extra.link ? { link: extra.link } : {}) },
       token,
-      context,
+      signal,
       'posting to the Page',
     );
-    return withWarning({ id: res.id, url: this.permalink(res.id) }, warning);
+    return this.noted({ id: res.id, url: this.permalink(res.id) }, warning);
   }
 
-  private async comment(postId: string, part: RenderedPart, token: string, context: DeliverContext): Promise<PostedPart> {
-    const res = await this.post(`${postId}/comments`, { message: part.text }, token, context, 'adding a comment');
+  private async comment(postId: string, part: RenderedPart, token: string, signal: AbortSignal): Promise<PostedPart> {
+    const res = await this.post(`${postId}/comments`, { message: part.text }, token, signal, 'adding a comment');
     return { id: res.id, url: `${this.permalink(postId)}?comment_id=${encodeURIComponent(res.id.split('_').pop() as string)}` };
   }
 
-  private async lookUp(part: RenderedPart, first: PostedPart | undefined, token: string): Promise<PostedPart | null> {
+  private async lookUp(part: RenderedPart, first: PostedPart | undefined, token: string, signal: AbortSignal): Promise<PostedPart | null> {
     const path = first ? `${first.id}/comments` : `${this.options.pageId}/posts`;
     const res = await httpRequest({
       url: `${this.graph}/${path}?${new URLSearchParams({ fields: 'id,message,created_time', limit: '25', access_token: token })}`,
       timeoutMs: this.options.timeoutMs,
+      signal,
     });
     if (res.status !== 200) throw mapGraphError(res, 'reading the Page');
     const wanted = comparable(part.text);
@@ -306,8 +251,4 @@ export class FacebookChannel implements AccountChannel {
       ? { id: match.id, url: `${this.permalink(first.id)}?comment_id=${encodeURIComponent(match.id.split('_').pop() as string)}` }
       : { id: match.id, url: this.permalink(match.id) };
   }
-}
-
-export function createFacebookChannel(account: SocialAccountConfig, env: NodeJS.ProcessEnv): FacebookChannel {
-  return new FacebookChannel(account, env);
 }

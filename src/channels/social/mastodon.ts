@@ -3,35 +3,10 @@ import twitterText from 'twitter-text';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
 import { errors } from '../../errors.js';
-import {
-  DeliveryError,
-  type AccountChannel,
-  type DeliverContext,
-  type HealthReport,
-  type PostedPart,
-  type RenderedMessage,
-  type RenderedPart,
-} from '../types.js';
+import { DeliveryError, type FollowUp, type HealthReport, type Messenger, type PostedPart, type RenderedMessage, type RenderedPart, type ThreadPosition } from '../messenger.js';
 import { deliveryErrorForStatus, retryAfterToEpochMs } from '../http-errors.js';
-import {
-  baseOptionsShape,
-  comparable,
-  composeAlert,
-  Credentials,
-  fetchImage,
-  graphemeLength,
-  httpRequest,
-  imageProblem,
-  ImageUnavailable,
-  linkPlacementSchema,
-  parseAccountOptions,
-  requireCredentialNames,
-  shorten,
-  sleep,
-  withWarning,
-  type HttpResult,
-} from './common.js';
-import { splitThread } from './thread.js';
+import { baseOptionsShape, comparable, graphemeLength, httpRequest, ImageUnavailable, linkPlacementSchema, shorten, sleep, type FetchedImage, type HttpResult } from './common.js';
+import { SocialAccount } from './account.js';
 
 // Mastodon with plain fetch (the REST API is small, and this keeps full control of headers):
 //   GET  /api/v2/instance                 character limit, URL weight, media limits
@@ -106,25 +81,23 @@ interface MastodonStatus {
   in_reply_to_id?: string | null;
 }
 
-export class MastodonChannel implements AccountChannel {
+export class MastodonChannel extends SocialAccount<MastodonOptions> implements Messenger {
   readonly provider = 'mastodon';
   readonly safeToResend = true;
-  readonly id: string;
-  private readonly options: MastodonOptions;
-  private readonly credentials: Credentials;
   private readonly base: string;
   private limits?: MastodonLimits;
   private accountId?: string;
 
   constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv) {
-    this.id = account.id;
-    this.options = parseAccountOptions(account, mastodonOptionsSchema);
-    this.credentials = new Credentials(account, env);
-    requireCredentialNames(account, ['accessToken']);
+    super(account, env, mastodonOptionsSchema, () => ['accessToken']);
     if (!account.baseUrl) {
       throw errors.CONFIG_INVALID(`social.${account.id}.baseUrl: is required for provider mastodon (the instance, e.g. https://mastodon.social)`);
     }
     this.base = account.baseUrl.replace(/\/$/, '');
+  }
+
+  override get partDeadlineMs(): number {
+    return this.options.timeoutMs * 4 + this.options.mediaProcessingTimeoutMs;
   }
 
   /** The limit render() uses: the option, else the instance's (once prepare() ran), else 500. */
@@ -151,25 +124,16 @@ export class MastodonChannel implements AccountChannel {
     return this.limits;
   }
 
-  render(alert: Alert): RenderedMessage {
-    const composed = composeAlert(alert, this.options);
+  render(alert: Alert, followUp?: FollowUp): RenderedMessage {
     const spoiler = this.options.spoilerText ?? '';
     const limit = this.maxCharacters;
     const urlWeight = this.urlWeight;
     // The content warning counts against the same limit as the text.
     const length = (text: string) => mastodonLength(text, urlWeight) + graphemeLength(spoiler);
-    const texts = splitThread(composed.paragraphs, {
-      length,
+    const parts = this.splitAlert(alert, { length, limit }, {}, followUp).map((part, i) => ({
+      ...part,
+      length: length(part.text),
       limit,
-      locale: alert.language,
-      firstSuffix: composed.firstSuffix,
-      numbering: this.options.numbering,
-    });
-    const parts: RenderedPart[] = texts.map((text, i) => ({
-      text,
-      length: length(text),
-      limit,
-      ...(i === 0 && alert.image ? { media: { url: alert.image.url, alt: alert.image.alt } } : {}),
       extra: {
         visibility: this.options.visibility,
         language: alert.language,
@@ -177,115 +141,89 @@ export class MastodonChannel implements AccountChannel {
         ...(i > 0 ? { replyTo: 'previous part' } : {}),
       },
     }));
-    return { channel: this.id, provider: this.provider, parts };
+    return this.message(parts);
   }
 
-  async deliver(message: RenderedMessage, context: DeliverContext): Promise<PostedPart> {
+  async postPart(part: RenderedPart, position: ThreadPosition, signal: AbortSignal): Promise<PostedPart> {
     const limits = await this.prepare();
-    const tooLong = message.parts.find((p) => p.length > limits.maxCharacters);
-    if (tooLong) {
-      throw new DeliveryError(
-        'permanent',
-        `a part is ${tooLong.length} characters but ${this.base} allows ${limits.maxCharacters}; render again after prepare()`,
-      );
+    if (part.length > limits.maxCharacters) {
+      throw new DeliveryError('permanent', `a part is ${part.length} characters but ${this.base} allows ${limits.maxCharacters}; render again after prepare()`);
     }
-    const done = [...context.posted];
-    for (let i = done.length; i < message.parts.length; i++) {
-      const part = message.parts[i];
-      const previous = done[i - 1];
-      let warning: string | undefined;
-      let mediaIds: string[] = [];
-      if (part.media) {
-        try {
-          mediaIds = [await this.uploadImage(part.media, limits, context.signal)];
-        } catch (err) {
-          if (!(err instanceof ImageUnavailable)) throw err;
-          warning = imageProblem(err, this.options.imageRequired);
-        }
-      }
-      const extra = (part.extra ?? {}) as { language?: string };
-      const body = {
-        status: part.text,
-        visibility: this.options.visibility,
-        ...(this.options.spoilerText ? { spoiler_text: this.options.spoilerText } : {}),
-        ...(extra.language ? { language: extra.language } : {}),
-        ...(previous ? { in_reply_to_id: previous.id } : {}),
-        ...(mediaIds.length ? { media_ids: mediaIds, sensitive: this.options.sensitive } : {}),
-      };
-      const res = await httpRequest({
-        url: `${this.base}/api/v1/statuses`,
-        method: 'POST',
-        headers: { ...this.auth(), 'content-type': 'application/json', 'idempotency-key': `${context.idempotencyKey}-${i}` },
-        body: JSON.stringify(body),
-        timeoutMs: this.options.timeoutMs,
-        signal: context.signal,
-        mutating: true,
-      });
-      if (res.status !== 200) throw this.error(res, `posting part ${i + 1}`);
-      const status = res.json as MastodonStatus;
-      const posted = withWarning({ id: status.id, ...(status.url ? { url: status.url } : status.uri ? { url: status.uri } : {}) }, warning);
-      await context.onPosted(posted);
-      done.push(posted);
-    }
-    return done[0];
+    const { uploaded, warning } = await this.withImage(part, { maxBytes: limits.imageSizeLimit }, (image, media) => this.upload(image, media, limits, signal), signal);
+    const extra = (part.extra ?? {}) as { language?: string };
+    const body = {
+      status: part.text,
+      visibility: this.options.visibility,
+      ...(this.options.spoilerText ? { spoiler_text: this.options.spoilerText } : {}),
+      ...(extra.language ? { language: extra.language } : {}),
+      ...(position.replyTo ? { in_reply_to_id: position.replyTo.id } : {}),
+      ...(uploaded ? { media_ids: [uploaded], sensitive: this.options.sensitive } : {}),
+    };
+    const res = await httpRequest({
+      url: `${this.base}/api/v1/statuses`,
+      method: 'POST',
+      headers: { ...this.auth(), 'content-type': 'application/json', 'idempotency-key': position.idempotencyKey },
+      body: JSON.stringify(body),
+      timeoutMs: this.options.timeoutMs,
+      signal,
+      mutating: true,
+    });
+    if (res.status !== 200) throw this.error(res, `posting part ${position.index + 1}`);
+    const status = res.json as MastodonStatus;
+    return this.noted({ id: status.id, ...(status.url ? { url: status.url } : status.uri ? { url: status.uri } : {}) }, warning);
   }
 
-  /** Looks for the next unrecorded part among the account's latest statuses. */
-  async findExisting(message: RenderedMessage, context: DeliverContext): Promise<PostedPart | null | undefined> {
-    const index = context.posted.length;
-    const part = message.parts[index];
-    if (!part) return null;
-    const previous = context.posted[index - 1];
-    try {
-      const accountId = await this.ownAccountId();
-      const res = await httpRequest({
-        url: `${this.base}/api/v1/accounts/${encodeURIComponent(accountId)}/statuses?limit=40&exclude_reblogs=true${previous ? `&since_id=${encodeURIComponent(previous.id)}` : ''}`,
-        headers: this.auth(),
-        timeoutMs: this.options.timeoutMs,
-      });
-      if (res.status !== 200 || !Array.isArray(res.json)) return undefined;
-      const wanted = comparable(part.text);
-      for (const status of res.json as MastodonStatus[]) {
-        if (comparable(mastodonHtmlToText(status.content ?? '')) !== wanted) continue;
-        if ((status.in_reply_to_id ?? undefined) !== previous?.id) continue;
-        return { id: status.id, ...(status.url ? { url: status.url } : {}) };
-      }
-      return null;
-    } catch {
-      return undefined;
+  /** Looks for the part among the account's latest statuses: same text, replying to the same post. */
+  async findPart(part: RenderedPart, position: ThreadPosition, signal: AbortSignal): Promise<PostedPart | null | undefined> {
+    const accountId = await this.ownAccountId();
+    const since = position.replyTo ? `&since_id=${encodeURIComponent(position.replyTo.id)}` : '';
+    const res = await httpRequest({
+      url: `${this.base}/api/v1/accounts/${encodeURIComponent(accountId)}/statuses?limit=40&exclude_reblogs=true${since}`,
+      headers: this.auth(),
+      timeoutMs: this.options.timeoutMs,
+      signal,
+    });
+    if (res.status !== 200 || !Array.isArray(res.json)) return undefined;
+    const wanted = comparable(part.text);
+    for (const status of res.json as MastodonStatus[]) {
+      if (comparable(mastodonHtmlToText(status.content ?? '')) !== wanted) continue;
+      if ((status.in_reply_to_id ?? undefined) !== position.replyTo?.id) continue;
+      return { id: status.id, ...(status.url ? { url: status.url } : {}) };
     }
+    return null;
   }
 
-  async checkHealth(): Promise<HealthReport> {
-    const checkedAt = new Date().toISOString();
-    const unset = this.credentials.unset(['accessToken']);
-    if (unset.length) return { ok: false, checkedAt, detail: `not set: ${unset.join(', ')}` };
-    try {
-      const me = await httpRequest({ url: `${this.base}/api/v1/accounts/verify_credentials`, headers: this.auth(), timeoutMs: this.options.timeoutMs });
-      if (me.status !== 200) {
-        const e = this.error(me, 'verifying the token');
-        return { ok: false, checkedAt, detail: `${e.options.credentials ? 'credentials rejected' : e.kind}: ${e.message}` };
-      }
-      const account = me.json as { id: string; acct?: string; username?: string };
-      this.accountId = account.id;
-      const limits = await this.prepare().catch(() => undefined);
-      // Mastodon 4.3+ lists the token's scopes here; older servers just omit them.
-      const app = await httpRequest({ url: `${this.base}/api/v1/apps/verify_credentials`, headers: this.auth(), timeoutMs: this.options.timeoutMs });
-      const scopes = app.status === 200 ? ((app.json as { scopes?: string[] })?.scopes ?? undefined) : undefined;
-      const missing: string[] = [];
-      if (scopes) {
-        const has = (s: string) => scopes.includes(s) || scopes.includes(s.split(':')[0]);
-        for (const s of ['write:statuses', 'write:media', 'read:accounts']) if (!has(s)) missing.push(s);
-      }
-      return {
-        ok: missing.length === 0,
-        checkedAt,
-        detail: `@${account.acct ?? account.username} on ${new URL(this.base).host}${limits ? `, ${limits.maxCharacters} characters per post` : ''}${missing.length ? `; missing scopes ${missing.join(', ')}` : ''}`,
-        ...(missing.length ? { missingPermissions: missing } : {}),
-      };
-    } catch (err) {
-      return { ok: false, checkedAt, detail: `unreachable: ${(err as Error).message}` };
+  async deletePart(part: PostedPart, signal: AbortSignal): Promise<void> {
+    const res = await httpRequest({
+      url: `${this.base}/api/v1/statuses/${encodeURIComponent(part.id)}`,
+      method: 'DELETE',
+      headers: this.auth(),
+      timeoutMs: this.options.timeoutMs,
+      signal,
+      mutating: true,
+    });
+    if (res.status !== 200 && res.status !== 404) throw this.error(res, 'deleting the post');
+  }
+
+  protected async inspect(signal?: AbortSignal): Promise<Omit<HealthReport, 'checkedAt'>> {
+    const me = await httpRequest({ url: `${this.base}/api/v1/accounts/verify_credentials`, headers: this.auth(), timeoutMs: this.options.timeoutMs, signal });
+    if (me.status !== 200) throw this.error(me, 'verifying the token');
+    const account = me.json as { id: string; acct?: string; username?: string };
+    this.accountId = account.id;
+    const limits = await this.prepare().catch(() => undefined);
+    // Mastodon 4.3+ lists the token's scopes here; older servers just omit them.
+    const app = await httpRequest({ url: `${this.base}/api/v1/apps/verify_credentials`, headers: this.auth(), timeoutMs: this.options.timeoutMs, signal });
+    const scopes = app.status === 200 ? ((app.json as { scopes?: string[] })?.scopes ?? undefined) : undefined;
+    const missing: string[] = [];
+    if (scopes) {
+      const has = (s: string) => scopes.includes(s) || scopes.includes(s.split(':')[0]);
+      for (const s of ['write:statuses', 'write:media', 'read:accounts']) if (!has(s)) missing.push(s);
     }
+    return {
+      ok: missing.length === 0,
+      detail: `@${account.acct ?? account.username} on ${new URL(this.base).host}${limits ? `, ${limits.maxCharacters} characters per post` : ''}${missing.length ? `; missing scopes ${missing.join(', ')}` : ''}`,
+      ...(missing.length ? { missingPermissions: missing } : {}),
+    };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -302,8 +240,7 @@ export class MastodonChannel implements AccountChannel {
     return this.accountId;
   }
 
-  private async uploadImage(media: { url: string; alt: string }, limits: MastodonLimits, signal?: AbortSignal): Promise<string> {
-    const image = await fetchImage(media.url, { maxBytes: limits.imageSizeLimit, timeoutMs: this.options.timeoutMs, signal });
+  private async upload(image: FetchedImage, media: { url: string; alt: string }, limits: MastodonLimits, signal: AbortSignal): Promise<string> {
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(image.bytes)], { type: image.mediaType }), `lead.${image.mediaType.split('/')[1]}`);
     form.append('description', media.alt.slice(0, limits.descriptionLimit));
@@ -355,6 +292,3 @@ export class MastodonChannel implements AccountChannel {
   }
 }
 
-export function createMastodonChannel(account: SocialAccountConfig, env: NodeJS.ProcessEnv): MastodonChannel {
-  return new MastodonChannel(account, env);
-}

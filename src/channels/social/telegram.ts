@@ -1,29 +1,10 @@
 import { z } from 'zod';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import {
-  DeliveryError,
-  type AccountChannel,
-  type DeliverContext,
-  type HealthReport,
-  type PostedPart,
-  type RenderedMessage,
-  type RenderedPart,
-} from '../types.js';
+import { DeliveryError, type FollowUp, type HealthReport, type Messenger, type PostedPart, type RenderedMessage, type RenderedPart, type ThreadPosition } from '../messenger.js';
 import { deliveryErrorForStatus } from '../http-errors.js';
-import {
-  baseOptionsShape,
-  composeAlert,
-  Credentials,
-  httpRequest,
-  linkPlacementSchema,
-  parseAccountOptions,
-  requireCredentialNames,
-  shorten,
-  withWarning,
-  type HttpResult,
-} from './common.js';
-import { splitThread } from './thread.js';
+import { baseOptionsShape, httpRequest, linkPlacementSchema, shorten, type HttpResult } from './common.js';
+import { SocialAccount } from './account.js';
 
 // A Telegram channel (or group) through the Bot API, with fetch:
 //   sendPhoto  the lead image by URL, with the first part as its caption (1024 characters)
@@ -93,136 +74,90 @@ export function mapTelegramError(res: HttpResult, doing: string): DeliveryError 
   return deliveryErrorForStatus(status, reason);
 }
 
-export class TelegramChannel implements AccountChannel {
+export class TelegramChannel extends SocialAccount<TelegramOptions> implements Messenger {
   readonly provider = 'telegram';
-  /** The Bot API has no idempotency key and cannot read a channel's history. */
+  /** The Bot API has no idempotency key and cannot read a channel's history: no look-up either. */
   readonly safeToResend = false;
-  readonly id: string;
-  private readonly options: TelegramOptions;
-  private readonly credentials: Credentials;
   private readonly base: string;
 
   constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv) {
-    this.id = account.id;
-    this.options = parseAccountOptions(account, telegramOptionsSchema);
-    this.credentials = new Credentials(account, env);
-    requireCredentialNames(account, ['botToken']);
+    super(account, env, telegramOptionsSchema, () => ['botToken']);
     this.base = (account.baseUrl ?? 'https://api.telegram.org').replace(/\/$/, '');
   }
 
-  render(alert: Alert): RenderedMessage {
+  render(alert: Alert, followUp?: FollowUp): RenderedMessage {
     // Telegram photos have no alt text: the description goes right after the summary, so it is
     // in the photo's caption whenever that has room.
-    const composed = composeAlert(alert, { ...this.options, describeImage: this.options.describeImage });
     const photo = Boolean(alert.image);
     const limit = (i: number) => (photo && i === 0 ? TELEGRAM_CAPTION_LIMIT : TELEGRAM_MESSAGE_LIMIT);
-    const texts = splitThread(composed.paragraphs, {
-      length: (t) => t.length,
-      limit,
-      locale: alert.language,
-      firstSuffix: composed.firstSuffix,
-      numbering: this.options.numbering,
-    });
-    const parts: RenderedPart[] = texts.map((plain, i) => {
+    const parts = this.splitAlert(alert, { length: (t) => t.length, limit }, { describeImage: this.options.describeImage }, followUp).map((part, i) => {
+      const plain = part.text;
       const html =
         i === 0 && plain.startsWith(alert.title)
           ? `<b>${escapeTelegramHtml(alert.title)}</b>${escapeTelegramHtml(plain.slice(alert.title.length))}`
           : escapeTelegramHtml(plain);
       return {
+        ...part,
         text: html,
         length: plain.length,
         limit: limit(i),
-        ...(photo && i === 0 && alert.image ? { media: { url: alert.image.url, alt: alert.image.alt } } : {}),
-        extra: { method: photo && i === 0 ? 'sendPhoto' : 'sendMessage', parseMode: 'HTML', ...(i > 0 ? { replyTo: 'previous part' } : {}) },
+        extra: { method: part.media ? 'sendPhoto' : 'sendMessage', parseMode: 'HTML', ...(i > 0 ? { replyTo: 'previous part' } : {}) },
       };
     });
-    return { channel: this.id, provider: this.provider, parts };
+    return this.message(parts);
   }
 
-  async deliver(message: RenderedMessage, context: DeliverContext): Promise<PostedPart> {
-    const done = [...context.posted];
-    for (let i = done.length; i < message.parts.length; i++) {
-      const part = message.parts[i];
-      const previous = done[i - 1];
-      const common = {
-        chat_id: this.options.chatId,
-        parse_mode: 'HTML',
-        disable_notification: this.options.disableNotification,
-        ...(previous ? { reply_parameters: { message_id: Number(previous.id), allow_sending_without_reply: true } } : {}),
-      };
-      let warning: string | undefined;
-      let sent: TelegramMessage | undefined;
-      if (part.media) {
-        try {
-          sent = await this.call<TelegramMessage>(
-            'sendPhoto',
-            { ...common, photo: part.media.url, caption: part.text },
-            context,
-            `sending part ${i + 1} (photo)`,
-          );
-        } catch (err) {
-          // Telegram could not fetch or use the image: send the text alone, unless told not to.
-          const e = err as DeliveryError;
-          if (!(e instanceof DeliveryError) || e.kind !== 'permanent' || e.options.credentials || this.options.imageRequired) throw err;
-          if (!/wrong file|HTTP URL|failed to get|IMAGE_PROCESS_FAILED|PHOTO_INVALID|wrong type/i.test(e.message)) throw err;
-          warning = `image left out: ${e.message}`;
-        }
+  async postPart(part: RenderedPart, position: ThreadPosition, signal: AbortSignal): Promise<PostedPart> {
+    const common = {
+      chat_id: this.options.chatId,
+      parse_mode: 'HTML',
+      disable_notification: this.options.disableNotification,
+      ...(position.replyTo ? { reply_parameters: { message_id: Number(position.replyTo.id), allow_sending_without_reply: true } } : {}),
+    };
+    const doing = `sending part ${position.index + 1}`;
+    let warning: string | undefined;
+    let sent: TelegramMessage | undefined;
+    if (part.media) {
+      try {
+        sent = await this.call<TelegramMessage>('sendPhoto', { ...common, photo: part.media.url, caption: part.text }, `${doing} (photo)`, signal);
+      } catch (err) {
+        // Telegram could not fetch or use the image: send the text alone, unless told not to.
+        const e = err as DeliveryError;
+        if (!(e instanceof DeliveryError) || e.kind !== 'permanent' || e.options.credentials || this.options.imageRequired) throw err;
+        if (!/wrong file|HTTP URL|failed to get|IMAGE_PROCESS_FAILED|PHOTO_INVALID|wrong type/i.test(e.message)) throw err;
+        warning = `image left out: ${e.message}`;
       }
-      sent ??= await this.call<TelegramMessage>(
-        'sendMessage',
-        { ...common, text: part.text, link_preview_options: { is_disabled: !this.options.linkPreview } },
-        context,
-        `sending part ${i + 1}`,
-      );
-      const posted = withWarning({ id: String(sent.message_id), url: messageUrl(sent) }, warning);
-      await context.onPosted(posted);
-      done.push(posted);
     }
-    return done[0];
+    sent ??= await this.call<TelegramMessage>('sendMessage', { ...common, text: part.text, link_preview_options: { is_disabled: !this.options.linkPreview } }, doing, signal);
+    return this.noted({ id: String(sent.message_id), url: messageUrl(sent) }, warning);
   }
 
-  async findExisting(): Promise<PostedPart | null | undefined> {
-    // The Bot API offers no way to read a channel's past messages.
-    return undefined;
+  async deletePart(part: PostedPart, signal: AbortSignal): Promise<void> {
+    await this.call<boolean>('deleteMessage', { chat_id: this.options.chatId, message_id: Number(part.id) }, 'deleting the message', signal);
   }
 
-  async checkHealth(): Promise<HealthReport> {
-    const checkedAt = new Date().toISOString();
-    const unset = this.credentials.unset(['botToken']);
-    if (unset.length) return { ok: false, checkedAt, detail: `not set: ${unset.join(', ')}` };
-    const none: { signal?: AbortSignal } = {};
-    try {
-      const me = await this.call<{ id: number; username: string }>('getMe', {}, none, 'checking the bot token');
-      const chat = await this.call<{ id: number; title?: string; username?: string; type: string }>(
-        'getChat',
-        { chat_id: this.options.chatId },
-        none,
-        'looking up the chat',
-      );
-      const member = await this.call<{ status: string; can_post_messages?: boolean; can_send_messages?: boolean }>(
-        'getChatMember',
-        { chat_id: this.options.chatId, user_id: me.id },
-        none,
-        'checking the bot in the chat',
-      );
-      const missing: string[] = [];
-      if (member.status === 'left' || member.status === 'kicked') missing.push('membership (add the bot to the chat)');
-      else if (chat.type === 'channel' && !(member.status === 'creator' || (member.status === 'administrator' && member.can_post_messages !== false))) {
-        missing.push('can_post_messages (make the bot an administrator who can post)');
-      } else if (member.status === 'restricted' && member.can_send_messages === false) missing.push('can_send_messages');
-      return {
-        ok: missing.length === 0,
-        checkedAt,
-        detail: `@${me.username} in ${chat.type} ${chat.title ?? chat.username ?? chat.id} as ${member.status}${missing.length ? `; missing ${missing.join(', ')}` : ''}`,
-        ...(missing.length ? { missingPermissions: missing } : {}),
-      };
-    } catch (err) {
-      const e = err instanceof DeliveryError ? err : new DeliveryError('transient', (err as Error).message);
-      return { ok: false, checkedAt, detail: `${e.options.credentials ? 'credentials rejected' : e.kind}: ${e.message}` };
-    }
+  protected async inspect(signal?: AbortSignal): Promise<Omit<HealthReport, 'checkedAt'>> {
+    const me = await this.call<{ id: number; username: string }>('getMe', {}, 'checking the bot token', signal);
+    const chat = await this.call<{ id: number; title?: string; username?: string; type: string }>('getChat', { chat_id: this.options.chatId }, 'looking up the chat', signal);
+    const member = await this.call<{ status: string; can_post_messages?: boolean; can_send_messages?: boolean }>(
+      'getChatMember',
+      { chat_id: this.options.chatId, user_id: me.id },
+      'checking the bot in the chat',
+      signal,
+    );
+    const missing: string[] = [];
+    if (member.status === 'left' || member.status === 'kicked') missing.push('membership (add the bot to the chat)');
+    else if (chat.type === 'channel' && !(member.status === 'creator' || (member.status === 'administrator' && member.can_post_messages !== false))) {
+      missing.push('can_post_messages (make the bot an administrator who can post)');
+    } else if (member.status === 'restricted' && member.can_send_messages === false) missing.push('can_send_messages');
+    return {
+      ok: missing.length === 0,
+      detail: `@${me.username} in ${chat.type} ${chat.title ?? chat.username ?? chat.id} as ${member.status}${missing.length ? `; missing ${missing.join(', ')}` : ''}`,
+      ...(missing.length ? { missingPermissions: missing } : {}),
+    };
   }
 
-  private async call<T>(method: string, body: Record<string, unknown>, context: Pick<DeliverContext, 'signal'>, doing: string): Promise<T> {
+  private async call<T>(method: string, body: Record<string, unknown>, doing: string, signal?: AbortSignal): Promise<T> {
     const token = this.credentials.require('botToken');
     // The token is part of the URL: keep it out of every error message.
     const hide = (e: DeliveryError) => new DeliveryError(e.kind, e.message.split(token).join('<token>'), e.options);
@@ -234,8 +169,8 @@ export class TelegramChannel implements AccountChannel {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
         timeoutMs: this.options.timeoutMs,
-        signal: context.signal,
-        mutating: method.startsWith('send'),
+        signal,
+        mutating: method.startsWith('send') || method.startsWith('delete'),
       });
     } catch (err) {
       throw err instanceof DeliveryError ? hide(err) : err;
@@ -250,8 +185,4 @@ function messageUrl(message: TelegramMessage): string | undefined {
   if (message.chat.username) return `https://t.me/${message.chat.username}/${message.message_id}`;
   const id = String(message.chat.id);
   return id.startsWith('-100') ? `https://t.me/c/${id.slice(4)}/${message.message_id}` : undefined;
-}
-
-export function createTelegramChannel(account: SocialAccountConfig, env: NodeJS.ProcessEnv): TelegramChannel {
-  return new TelegramChannel(account, env);
 }

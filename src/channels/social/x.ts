@@ -4,31 +4,11 @@ import twitterText from 'twitter-text';
 import { ApiPartialResponseError, ApiRequestError, ApiResponseError, TwitterApi, type ITwitterApiClientPlugin, type SendTweetV2Params } from 'twitter-api-v2';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import {
-  DeliveryError,
-  type AccountChannel,
-  type DeliverContext,
-  type HealthReport,
-  type PostedPart,
-  type RenderedMessage,
-  type RenderedPart,
-} from '../types.js';
-import { deliveryErrorForNetwork } from '../http-errors.js';
-import {
-  baseOptionsShape,
-  comparable,
-  composeAlert,
-  Credentials,
-  fetchImage,
-  imageProblem,
-  ImageUnavailable,
-  linkPlacementSchema,
-  parseAccountOptions,
-  requireCredentialNames,
-  shorten,
-  withWarning,
-} from './common.js';
-import { splitThread } from './thread.js';
+import { DeliveryError, type FollowUp, type HealthReport, type Messenger, type PostedPart, type RenderedMessage, type RenderedPart, type ThreadPosition } from '../messenger.js';
+import { deliveryErrorForNetwork, errorText } from '../http-errors.js';
+import { isDeadlineError, withDeadline } from '../../net/deadline.js';
+import { baseOptionsShape, comparable, ImageUnavailable, linkPlacementSchema, shorten, type FetchedImage } from './common.js';
+import { SocialAccount } from './account.js';
 import type { SocialDeps, TokenSet } from './tokens.js';
 
 // X (Twitter) through twitter-api-v2, API v2 only: POST /2/tweets, the v2 chunked media upload
@@ -84,13 +64,13 @@ export function xRequestPlugin(baseUrl: string | undefined, timeoutMs: number): 
 
 type Mode = 'oauth1' | 'oauth2';
 
-export class XChannel implements AccountChannel {
+const modeOf = (account: SocialAccountConfig): Mode => (account.credentialsEnv.refreshToken || account.credentialsEnv.clientId ? 'oauth2' : 'oauth1');
+const credentialNames = (mode: Mode) => (mode === 'oauth1' ? ['appKey', 'appSecret', 'accessToken', 'accessSecret'] : ['clientId', 'refreshToken']);
+
+export class XChannel extends SocialAccount<XOptions> implements Messenger {
   readonly provider = 'x';
   /** X has no idempotency key: an interrupted post is looked up, never re-sent blindly. */
   readonly safeToResend = false;
-  readonly id: string;
-  private readonly options: XOptions;
-  private readonly credentials: Credentials;
   private readonly mode: Mode;
   private readonly settings: { plugins: ITwitterApiClientPlugin[]; httpAgent?: http.Agent };
   private client?: TwitterApi;
@@ -103,147 +83,39 @@ export class XChannel implements AccountChannel {
     env: NodeJS.ProcessEnv,
     private readonly deps: SocialDeps = {},
   ) {
-    this.id = account.id;
-    this.options = parseAccountOptions(account, xOptionsSchema);
-    this.credentials = new Credentials(account, env);
-    const names = account.credentialsEnv;
-    this.mode = this.options.auth ?? (names.refreshToken || names.clientId ? 'oauth2' : 'oauth1');
-    requireCredentialNames(account, this.mode === 'oauth1' ? ['appKey', 'appSecret', 'accessToken', 'accessSecret'] : ['clientId', 'refreshToken']);
+    super(account, env, xOptionsSchema, (options) => credentialNames(options.auth ?? modeOf(account)));
+    this.mode = this.options.auth ?? modeOf(account);
     const httpAgent = account.baseUrl?.startsWith('http:') ? new http.Agent({ keepAlive: false }) : undefined;
     this.settings = { plugins: [xRequestPlugin(account.baseUrl, this.options.timeoutMs)], ...(httpAgent ? { httpAgent } : {}) };
   }
 
-  render(alert: Alert): RenderedMessage {
-    const composed = composeAlert(alert, this.options);
-    const texts = splitThread(composed.paragraphs, {
-      length: xLength,
+  render(alert: Alert, followUp?: FollowUp): RenderedMessage {
+    const parts = this.splitAlert(alert, { length: xLength, limit: X_LIMIT }, {}, followUp).map((part, i) => ({
+      ...part,
+      length: xLength(part.text),
       limit: X_LIMIT,
-      locale: alert.language,
-      firstSuffix: composed.firstSuffix,
-      numbering: this.options.numbering,
-    });
-    const parts: RenderedPart[] = texts.map((text, i) => ({
-      text,
-      length: xLength(text),
-      limit: X_LIMIT,
-      ...(i === 0 && alert.image ? { media: { url: alert.image.url, alt: alert.image.alt } } : {}),
-      ...(i > 0 ? { extra: { replyTo: 'previous part' } } : {}),
+      ...(i > 0 || followUp ? { extra: { replyTo: 'previous part' } } : {}),
     }));
-    return { channel: this.id, provider: this.provider, parts };
+    return this.message(parts);
   }
 
-  async deliver(message: RenderedMessage, context: DeliverContext): Promise<PostedPart> {
-    const done = [...context.posted];
-    for (let i = done.length; i < message.parts.length; i++) {
-      const part = message.parts[i];
-      const previous = done[i - 1];
-      let warning: string | undefined;
-      let mediaIds: string[] | undefined;
-      if (part.media) {
-        try {
-          mediaIds = [await this.uploadImage(part.media, context.signal)];
-        } catch (err) {
-          if (!(err instanceof ImageUnavailable)) throw err;
-          warning = imageProblem(err, this.options.imageRequired);
-        }
-      }
-      const payload: SendTweetV2Params = {
-        text: part.text,
-        ...(previous ? { reply: { in_reply_to_tweet_id: previous.id } } : {}),
-        ...(mediaIds ? { media: { media_ids: mediaIds as [string] } } : {}),
-      };
-      let posted: PostedPart;
-      try {
-        const result = await this.call((client) => client.v2.tweet(payload), true);
-        posted = this.postedPart(result.data.id);
-      } catch (err) {
-        // X refuses an identical post: an earlier try that we lost went through. Find it.
-        if (err instanceof DeliveryError && err.options.code === 'duplicate') {
-          const found = await this.lookUp(part, previous).catch(() => undefined);
-          if (!found) throw new DeliveryError('unknown-outcome', `X says this post already exists, but it was not found on the timeline: ${err.message}`);
-          posted = found;
-        } else throw err;
-      }
-      posted = withWarning(posted, warning);
-      await context.onPosted(posted);
-      done.push(posted);
-    }
-    return done[0];
+  async postPart(part: RenderedPart, position: ThreadPosition, signal: AbortSignal): Promise<PostedPart> {
+    const { uploaded, warning } = await this.withImage(part, { maxBytes: X_MAX_IMAGE_BYTES }, (image, media) => this.upload(image, media, signal), signal);
+    const payload: SendTweetV2Params = {
+      text: part.text,
+      ...(position.replyTo ? { reply: { in_reply_to_tweet_id: position.replyTo.id } } : {}),
+      ...(uploaded ? { media: { media_ids: [uploaded] as [string] } } : {}),
+    };
+    // X refuses an identical post as a duplicate: the dispatcher then looks it up (findPart).
+    const result = await this.call((client) => client.v2.tweet(payload), true, signal);
+    return this.noted(this.postedPart(result.data.id), warning);
   }
 
-  /** After an unknown outcome: is the first part not yet recorded on the account's timeline? */
-  async findExisting(message: RenderedMessage, context: DeliverContext): Promise<PostedPart | null | undefined> {
-    const index = context.posted.length;
-    const part = message.parts[index];
-    if (!part) return null;
-    try {
-      return await this.lookUp(part, context.posted[index - 1]);
-    } catch {
-      return undefined;
-    }
-  }
-
-  async checkHealth(): Promise<HealthReport> {
-    const checkedAt = new Date().toISOString();
-    const needed = this.mode === 'oauth1' ? ['appKey', 'appSecret', 'accessToken', 'accessSecret'] : ['clientId', 'refreshToken'];
-    const unset = this.credentials.unset(needed);
-    if (unset.length) return { ok: false, checkedAt, detail: `not set: ${unset.join(', ')}` };
-    try {
-      const response = await this.call((client) => client.v2.get('users/me', {}, { fullResponse: true }), false);
-      const user = (response.data as { data?: { id: string; username: string } }).data;
-      if (user) this.me = user;
-      const missing: string[] = [];
-      let expiresAt: string | undefined;
-      if (this.mode === 'oauth1') {
-        // X tells the token's access level in a header on user-context calls.
-        const level = String(response.headers['x-access-level'] ?? '');
-        if (level && !level.includes('write')) missing.push('write (the app has read-only access)');
-      } else if (this.tokens) {
-        if (this.tokens.scope) missing.push(...OAUTH2_SCOPES.filter((s) => !this.tokens?.scope?.includes(s)));
-        if (this.tokens.expiresAt) expiresAt = new Date(this.tokens.expiresAt).toISOString();
-      }
-      return {
-        ok: missing.length === 0,
-        checkedAt,
-        detail: `${this.mode === 'oauth1' ? 'OAuth 1.0a' : 'OAuth 2.0'} as @${user?.username ?? '?'}${missing.length ? `; missing ${missing.join(', ')}` : ''}${
-          expiresAt ? `; access token renews itself (refresh token kept ${this.deps.tokenStore ? 'in the token store' : 'in memory only'})` : ''
-        }`,
-        ...(expiresAt ? { expiresAt } : {}),
-        ...(missing.length ? { missingPermissions: missing } : {}),
-      };
-    } catch (err) {
-      const e = err instanceof DeliveryError ? err : new DeliveryError('transient', (err as Error).message);
-      return { ok: false, checkedAt, detail: `${e.options.credentials ? 'credentials rejected' : e.kind}: ${e.message}` };
-    }
-  }
-
-  // -------------------------------------------------------------------------------------------
-
-  private postedPart(id: string): PostedPart {
-    return { id, url: this.me ? `https://x.com/${this.me.username}/status/${id}` : `https://x.com/i/web/status/${id}` };
-  }
-
-  private async uploadImage(media: { url: string; alt: string }, signal?: AbortSignal): Promise<string> {
-    const image = await fetchImage(media.url, { maxBytes: X_MAX_IMAGE_BYTES, timeoutMs: this.options.timeoutMs, signal });
-    try {
-      const mediaId = await this.call(
-        (client) => client.v2.uploadMedia(image.bytes, { media_type: image.mediaType as 'image/png', media_category: 'tweet_image' }),
-        false,
-      );
-      await this.call((client) => client.v2.createMediaMetadata(mediaId, { alt_text: { text: media.alt.slice(0, 1000) } }), false);
-      return mediaId;
-    } catch (err) {
-      // X refused this image (format, size): that is about the image, not the account.
-      if (err instanceof DeliveryError && err.kind === 'permanent' && !err.options.credentials && err.options.status !== 402) {
-        throw new ImageUnavailable(`X refused the image: ${err.message}`, false);
-      }
-      throw err;
-    }
-  }
-
-  private async lookUp(part: RenderedPart, previous: PostedPart | undefined): Promise<PostedPart | null> {
-    const me = await this.whoAmI();
+  /** After a lost answer: the part on the account's recent posts, replying to the same post. */
+  async findPart(part: RenderedPart, position: ThreadPosition, signal: AbortSignal): Promise<PostedPart | null | undefined> {
+    const me = await this.whoAmI(signal);
     const wanted = comparable(part.text);
+    const previous = position.replyTo;
     const response = await this.call(
       (client) =>
         client.v2.get(`users/${me.id}/tweets`, {
@@ -252,6 +124,7 @@ export class XChannel implements AccountChannel {
           ...(previous ? { since_id: previous.id } : {}),
         }),
       false,
+      signal,
     );
     const tweets = (response as { data?: Array<{ id: string; text: string; referenced_tweets?: Array<{ type: string; id: string }> }> }).data ?? [];
     for (const tweet of tweets) {
@@ -263,24 +136,80 @@ export class XChannel implements AccountChannel {
     return null;
   }
 
-  private async whoAmI(): Promise<{ id: string; username: string }> {
+  async deletePart(part: PostedPart, signal: AbortSignal): Promise<void> {
+    await this.call((client) => client.v2.deleteTweet(part.id), true, signal);
+  }
+
+  protected async inspect(signal?: AbortSignal): Promise<Omit<HealthReport, 'checkedAt'>> {
+    const response = await this.call((client) => client.v2.get('users/me', {}, { fullResponse: true }), false, signal);
+    const user = (response.data as { data?: { id: string; username: string } }).data;
+    if (user) this.me = user;
+    const missing: string[] = [];
+    let expiresAt: string | undefined;
+    if (this.mode === 'oauth1') {
+      // X tells the token's access level in a header on user-context calls.
+      const level = String(response.headers['x-access-level'] ?? '');
+      if (level && !level.includes('write')) missing.push('write (the app has read-only access)');
+    } else if (this.tokens) {
+      if (this.tokens.scope) missing.push(...OAUTH2_SCOPES.filter((s) => !this.tokens?.scope?.includes(s)));
+      if (this.tokens.expiresAt) expiresAt = new Date(this.tokens.expiresAt).toISOString();
+    }
+    return {
+      ok: missing.length === 0,
+      detail: `${this.mode === 'oauth1' ? 'OAuth 1.0a' : 'OAuth 2.0'} as @${user?.username ?? '?'}${missing.length ? `; missing ${missing.join(', ')}` : ''}${
+        expiresAt ? `; access token renews itself (refresh token kept ${this.deps.tokenStore ? 'in the token store' : 'in memory only'})` : ''
+      }`,
+      ...(expiresAt ? { expiresAt } : {}),
+      ...(missing.length ? { missingPermissions: missing } : {}),
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private postedPart(id: string): PostedPart {
+    return { id, url: this.me ? `https://x.com/${this.me.username}/status/${id}` : `https://x.com/i/web/status/${id}` };
+  }
+
+  private async upload(image: FetchedImage, media: { alt: string }, signal: AbortSignal): Promise<string> {
+    try {
+      const mediaId = await this.call(
+        (client) => client.v2.uploadMedia(image.bytes, { media_type: image.mediaType as 'image/png', media_category: 'tweet_image' }),
+        false,
+        signal,
+      );
+      await this.call((client) => client.v2.createMediaMetadata(mediaId, { alt_text: { text: media.alt.slice(0, 1000) } }), false, signal);
+      return mediaId;
+    } catch (err) {
+      // X refused this image (format, size): that is about the image, not the account.
+      if (err instanceof DeliveryError && err.kind === 'permanent' && !err.options.credentials && err.options.status !== 402) {
+        throw new ImageUnavailable(`X refused the image: ${err.message}`, false);
+      }
+      throw err;
+    }
+  }
+
+  private async whoAmI(signal?: AbortSignal): Promise<{ id: string; username: string }> {
     if (this.me) return this.me;
-    const result = await this.call((client) => client.v2.me(), false);
+    const result = await this.call((client) => client.v2.me(), false, signal);
     this.me = { id: result.data.id, username: result.data.username };
     return this.me;
   }
 
-  /** Runs one library call; maps its errors; with OAuth 2.0 a 401 refreshes the token once. */
-  private async call<T>(fn: (client: TwitterApi) => Promise<T>, mutating: boolean): Promise<T> {
+  /**
+   * Runs one library call under the account's deadline (twitter-api-v2's own timeout is only the
+   * socket's); maps its errors; with OAuth 2.0 a 401 refreshes the token once.
+   */
+  private async call<T>(fn: (client: TwitterApi) => Promise<T>, mutating: boolean, signal?: AbortSignal): Promise<T> {
+    const once = (client: TwitterApi) => withDeadline(this.options.timeoutMs, () => fn(client), { signal, what: 'a request to X' });
     let client = await this.getClient();
     try {
-      return await fn(client);
+      return await once(client);
     } catch (err) {
       if (this.mode === 'oauth2' && err instanceof ApiResponseError && err.code === 401) {
         // The access token expired early or was revoked; a 401 means nothing was posted.
         client = await this.refresh(client);
         try {
-          return await fn(client);
+          return await once(client);
         } catch (again) {
           throw mapXError(again, mutating);
         }
@@ -412,12 +341,10 @@ export function mapXError(err: unknown, mutating: boolean): DeliveryError {
     return new DeliveryError(mutating ? 'unknown-outcome' : 'transient', `X's answer was cut off: ${err.message}`);
   }
   if (err instanceof ApiRequestError) {
-    const cause = err.requestError as Error & { code?: string };
-    return deliveryErrorForNetwork({ name: cause?.name, message: cause?.message, cause: { code: cause?.code, message: cause?.message } }, mutating);
+    const cause = err.requestError as (Error & { code?: string }) | undefined;
+    return deliveryErrorForNetwork({ name: cause?.name, message: errorText(cause ?? err), cause: { code: cause?.code, message: errorText(cause ?? err) } }, mutating);
   }
-  return new DeliveryError('transient', (err as Error)?.message ?? String(err));
-}
-
-export function createXChannel(account: SocialAccountConfig, env: NodeJS.ProcessEnv, deps?: SocialDeps): XChannel {
-  return new XChannel(account, env, deps);
+  // Our own deadline, or the library's timeout: the request may have reached X.
+  if (isDeadlineError(err)) return deliveryErrorForNetwork(err, mutating);
+  return new DeliveryError('transient', errorText(err));
 }

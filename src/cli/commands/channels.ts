@@ -7,6 +7,7 @@ import { newAlert } from '../../domain/alert.js';
 import { parseAlertFile } from '../../domain/parse.js';
 import { createAccountChannels } from '../../channels/accounts.js';
 import { renderPreview } from '../../publish/preview.js';
+import { checkChannels } from '../../channels/check.js';
 import { withContext, fail, print } from '../runtime.js';
 
 async function loadAlert(ctx: Context, fileOrId: string): Promise<Alert> {
@@ -48,7 +49,8 @@ export function registerChannelCommands(program: Command): void {
     .action(() =>
       withContext(async (ctx) => {
         print(`email      ${ctx.config.email.enabled ? (ctx.config.email.smtpUrl ? 'SMTP' : `outbox ${ctx.config.email.outboxDir}`) : 'disabled'}`);
-        for (const [id, channel] of await createAccountChannels(ctx)) print(`${id.padEnd(10)} ${channel.provider}  (queue account-${id})`);
+        for (const [id, channel] of await createAccountChannels(ctx))
+          print(`${id.padEnd(10)} ${ctx.providers.get(channel.provider)?.label ?? channel.provider}  (queue account-${id})`);
       }).catch(fail),
     );
   channels
@@ -56,36 +58,17 @@ export function registerChannelCommands(program: Command): void {
     .description("verify every account's credentials with its provider; report expiries and missing permissions")
     .action(() =>
       withContext(async (ctx) => {
-        let bad = 0;
-        for (const [id, channel] of await createAccountChannels(ctx)) {
-          const report = await channel
-            .checkHealth()
-            .catch(
-              (err: Error) => ({ ok: false, checkedAt: new Date().toISOString(), detail: err.message }) as Awaited<ReturnType<typeof channel.checkHealth>>,
-            );
-          await ctx.health.recordCheck(id, report);
-          if (!report.ok) bad++;
+        const results = await checkChannels(ctx, await createAccountChannels(ctx));
+        for (const { channel, provider, report } of results) {
           const extra = [
             report.expiresAt ? `expires ${report.expiresAt}` : '',
             report.missingPermissions?.length ? `missing ${report.missingPermissions.join(', ')}` : '',
           ]
             .filter(Boolean)
             .join('; ');
-          print(`${report.ok ? 'ok  ' : 'FAIL'}  ${id.padEnd(16)} ${channel.provider.padEnd(9)} ${report.detail}${extra ? ` (${extra})` : ''}`);
+          print(`${report.ok ? 'ok  ' : 'FAIL'}  ${channel.padEnd(16)} ${provider.padEnd(9)} ${report.detail}${extra ? ` (${extra})` : ''}`);
         }
-        if (ctx.config.email.enabled && ctx.config.email.smtpUrl) {
-          const { createMailTransport } = await import('../../channels/email/transport.js');
-          const transport = createMailTransport(ctx.config.email);
-          try {
-            await transport.verify();
-            print(`ok    ${'email'.padEnd(16)} smtp      server accepted the connection`);
-          } catch (err) {
-            bad++;
-            print(`FAIL  ${'email'.padEnd(16)} smtp      ${(err as Error).message}`);
-          } finally {
-            transport.close();
-          }
-        }
+        const bad = results.filter((r) => !r.report.ok).length;
         if (bad > 0) process.exitCode = 1;
       }).catch(fail),
     );

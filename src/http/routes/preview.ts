@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
-import type { AccountChannel } from '../../channels/types.js';
+import type { Messenger } from '../../channels/messenger.js';
 import { renderPreview } from '../../publish/preview.js';
 import { bearerAuth } from '../auth.js';
 import { errors, formatZodIssues } from '../../errors.js';
@@ -9,7 +9,7 @@ import { errors, formatZodIssues } from '../../errors.js';
 const query = z.object({ channel: z.string().min(1, 'name a channel: "email" or an account id').max(64) });
 
 /** GET /api/alerts/:id/preview?channel=NAME: the same output as `tocsin render`. */
-export async function previewRoutes(app: FastifyInstance, ctx: Context, accounts: Map<string, AccountChannel>): Promise<void> {
+export async function previewRoutes(app: FastifyInstance, ctx: Context, accounts: Map<string, Messenger>): Promise<void> {
   app.addHook('onRequest', bearerAuth(ctx.config.secrets.adminToken));
   app.get<{ Params: { id: string } }>('/api/alerts/:id/preview', async (request) => {
     const parsed = query.safeParse(request.query);

@@ -1,0 +1,118 @@
+import type { z } from 'zod';
+import type { SocialAccountConfig } from '../../config/schema.js';
+import type { Alert } from '../../domain/alert.js';
+import { DeliveryError, type FollowUp, type HealthReport, type PostedPart, type RenderedMessage, type RenderedPart } from '../messenger.js';
+import { errorText } from '../http-errors.js';
+import {
+  composeAlert,
+  Credentials,
+  fetchImage,
+  imageProblem,
+  ImageUnavailable,
+  parseAccountOptions,
+  requireCredentialNames,
+  withWarning,
+  type ComposeOptions,
+  type FetchedImage,
+} from './common.js';
+import { splitThread, type ThreadOptions } from './thread.js';
+
+/** Options every provider has (src/channels/social/common.ts baseOptionsShape). */
+export interface BaseOptions extends Omit<ComposeOptions, 'describeImage' | 'linkPlacement'> {
+  linkPlacement?: ComposeOptions['linkPlacement'];
+  numbering: boolean;
+  imageRequired: boolean;
+  timeoutMs: number;
+}
+
+/**
+ * What every social account shares, so that an adapter is only what is particular to its
+ * provider: options and credentials checked at start, the alert split into parts by the
+ * provider's length rule, the lead image fetched once with an honest note when it is left out,
+ * and a health check that always answers.
+ */
+export abstract class SocialAccount<O extends BaseOptions> {
+  readonly id: string;
+  protected readonly options: O;
+  protected readonly credentials: Credentials;
+
+  protected constructor(
+    account: SocialAccountConfig,
+    env: NodeJS.ProcessEnv,
+    schema: z.ZodType<O>,
+    private readonly requiredCredentials: (options: O) => string[],
+  ) {
+    this.id = account.id;
+    this.options = parseAccountOptions(account, schema);
+    this.credentials = new Credentials(account, env);
+    requireCredentialNames(account, requiredCredentials(this.options));
+  }
+
+  abstract readonly provider: string;
+
+  /** Every request of one part (image fetch, upload, post, polling) fits in this. */
+  get partDeadlineMs(): number {
+    return this.options.timeoutMs * 4;
+  }
+
+  /** The alert's text split into parts by `length` and `limit`, with the lead image on the first. */
+  protected splitAlert(
+    alert: Alert,
+    thread: Pick<ThreadOptions, 'length' | 'limit'>,
+    compose: Partial<ComposeOptions> = {},
+    followUp?: FollowUp,
+  ): Array<Pick<RenderedPart, 'text' | 'media'>> {
+    void followUp;
+    const composed = composeAlert(alert, { linkPlacement: 'last', ...this.options, ...compose });
+    const texts = splitThread(composed.paragraphs, {
+      ...thread,
+      locale: alert.language,
+      firstSuffix: composed.firstSuffix,
+      numbering: this.options.numbering,
+    });
+    return texts.map((text, i) => ({ text, ...(i === 0 && alert.image ? { media: { url: alert.image.url, alt: alert.image.alt } } : {}) }));
+  }
+
+  protected message(parts: RenderedPart[]): RenderedMessage {
+    return { channel: this.id, provider: this.provider, parts };
+  }
+
+  /**
+   * Fetches the part's image and hands it to `upload`. When the image cannot be used, the part goes
+   * out without it and carries a note, unless the account requires images.
+   */
+  protected async withImage<T>(
+    part: RenderedPart,
+    fetchOptions: { maxBytes: number; types?: string[] },
+    upload: (image: FetchedImage, media: { url: string; alt: string }) => Promise<T>,
+    signal: AbortSignal,
+  ): Promise<{ uploaded?: T; warning?: string }> {
+    if (!part.media) return {};
+    try {
+      const image = await fetchImage(part.media.url, { ...fetchOptions, timeoutMs: this.options.timeoutMs, signal });
+      return { uploaded: await upload(image, part.media) };
+    } catch (err) {
+      if (!(err instanceof ImageUnavailable)) throw err;
+      return { warning: imageProblem(err, this.options.imageRequired) };
+    }
+  }
+
+  protected noted(part: PostedPart, warning: string | undefined): PostedPart {
+    return withWarning(part, warning);
+  }
+
+  async checkHealth(signal?: AbortSignal): Promise<HealthReport> {
+    const checkedAt = new Date().toISOString();
+    const unset = this.credentials.unset(this.requiredCredentials(this.options));
+    if (unset.length) return { ok: false, checkedAt, detail: `not set: ${unset.join(', ')}` };
+    try {
+      return { checkedAt, ...(await this.inspect(signal)) };
+    } catch (err) {
+      const e = err instanceof DeliveryError ? err : new DeliveryError('transient', errorText(err));
+      return { ok: false, checkedAt, detail: `${e.options.credentials ? 'credentials rejected' : e.kind === 'transient' ? 'unreachable' : e.kind}: ${e.message}` };
+    }
+  }
+
+  /** The provider's own credential check: who the account is, what it may do, when it expires. */
+  protected abstract inspect(signal?: AbortSignal): Promise<Omit<HealthReport, 'checkedAt'>>;
+}

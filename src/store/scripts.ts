@@ -1,0 +1,7 @@
+// Imports every module that defines Lua scripts, so that registerScripts() registers all of them
+// on each new connection (src/store/redis.ts). A store with a script is listed here.
+import './ledger.js';
+import './thread-parts.js';
+import './publications.js';
+
+export { registerScripts } from './lua.js';
