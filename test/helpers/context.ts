@@ -16,7 +16,7 @@ export function testConfig(name: string, overrides: Record<string, unknown> = {}
     log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
     http: { port: 0, publicUrl: 'http://127.0.0.1:8080' },
     workers: { lockDurationMs: 2000, stalledIntervalMs: 1000 },
-    email: { retry: { baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 40 } },
+    email: { retry: { baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 40 }, breaker: { pauseMs: 1000, maxPauseMs: 2000 } },
     retry: { baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: 5 },
   };
   return loadConfig({

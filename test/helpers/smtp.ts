@@ -10,11 +10,15 @@ export interface ReceivedMail {
 export interface SmtpBehaviour {
   /** Reply to RCPT TO for this address, e.g. "550 5.1.1 mailbox unavailable". */
   rejectRecipient?: (address: string) => { code: number; message: string } | undefined;
+  /** Wait this long before answering the end of DATA (a busy relay). */
+  dataDelayMs?: number;
 }
 
 /** A real SMTP server (the smtp-server package) that keeps what it receives, for tests. */
 export class TestSmtpServer {
   readonly received: ReceivedMail[] = [];
+  /** Every RCPT TO address offered, accepted or not. */
+  readonly rcptAttempts: string[] = [];
   behaviour: SmtpBehaviour = {};
   private server?: SMTPServer;
   port = 0;
@@ -26,6 +30,7 @@ export class TestSmtpServer {
       logger: false,
       size: 10 * 1024 * 1024,
       onRcptTo: (address, _session, callback) => {
+        this.rcptAttempts.push(address.address);
         const reject = this.behaviour.rejectRecipient?.(address.address);
         if (reject) {
           const err = new Error(reject.message) as Error & { responseCode: number };
@@ -38,12 +43,17 @@ export class TestSmtpServer {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
-          this.received.push({
+          const mail = {
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
             raw: Buffer.concat(chunks),
-          });
-          callback();
+          };
+          const accept = () => {
+            this.received.push(mail);
+            callback();
+          };
+          if (this.behaviour.dataDelayMs) setTimeout(accept, this.behaviour.dataDelayMs);
+          else accept();
         });
       },
     };

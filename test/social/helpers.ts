@@ -131,6 +131,22 @@ export function positionOf(message: RenderedMessage, index: number, posted: Post
 
 export const noSignal = () => new AbortController().signal;
 
+/** The result is of this kind (the failure message shows the dispatcher's reason), narrowed to it. */
+export function expectKind<K extends ThreadResult['kind']>(result: ThreadResult, kind: K): Extract<ThreadResult, { kind: K }> {
+  expect(result.kind, 'reason' in result ? result.reason : undefined).toBe(kind);
+  return result as Extract<ThreadResult, { kind: K }>;
+}
+
+/**
+ * Posts parts 0..count-1 straight through the adapter, each replying to the one before: what an
+ * earlier attempt did before it stopped (the provider has these parts, whatever the ledger says).
+ */
+export async function postDirectly(messenger: Messenger, message: RenderedMessage, count: number, key?: string): Promise<PostedPart[]> {
+  const posted: PostedPart[] = [];
+  for (let i = 0; i < count; i++) posted.push(await messenger.postPart(message.parts[i], positionOf(message, i, posted, key), noSignal()));
+  return posted;
+}
+
 export async function deliveryError(promise: Promise<unknown>): Promise<DeliveryError> {
   try {
     await promise;

@@ -1,15 +1,19 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createXChannel, xLength, type XChannel } from '../../src/channels/social/x.js';
+import { xLength, XChannel } from '../../src/channels/social/x.js';
 import { MemoryTokenStore } from '../../src/channels/social/tokens.js';
 import { FakeX, X_USER } from '../fakes/x.js';
 import { FakeImageHost, PNG_1X1 } from '../fakes/image-host.js';
 import {
   alertWithParts,
+  deliver,
   deliveryError,
   exampleAlert,
+  expectKind,
   expectNothingCut,
   expectWellFormedThread,
-  newContext,
+  noSignal,
+  positionOf,
+  postDirectly,
   shortAlert,
   sleep,
   socialAccount,
@@ -18,6 +22,7 @@ import {
 const KEYS = { appKey: 'app-key-1', appSecret: 'app-secret-1', accessToken: '1490000000000000001-token', accessSecret: 'access-secret-1' };
 const ENV = { X_APP_KEY: KEYS.appKey, X_APP_SECRET: KEYS.appSecret, X_ACCESS_TOKEN: KEYS.accessToken, X_ACCESS_SECRET: KEYS.accessSecret };
 const OAUTH1_NAMES = { appKey: 'X_APP_KEY', appSecret: 'X_APP_SECRET', accessToken: 'X_ACCESS_TOKEN', accessSecret: 'X_ACCESS_SECRET' };
+const DUPLICATE = { detail: 'You are not allowed to create a Tweet with duplicate content.', type: 'about:blank', title: 'Forbidden', status: 403 };
 
 describe('X adapter against a fake X API', () => {
   let fake: FakeX;
@@ -36,10 +41,12 @@ describe('X adapter against a fake X API', () => {
   });
 
   const channel = (options: Record<string, unknown> = {}, env: Record<string, string> = ENV): XChannel =>
-    createXChannel(
+    new XChannel(
       socialAccount({ id: 'x-main', provider: 'x', baseUrl: fake.url, credentialsEnv: OAUTH1_NAMES, options: { timeoutMs: 2000, ...options } }),
       env,
     );
+  const tweetPosts = () => fake.requests.filter((r) => r === 'POST /2/tweets').length;
+  const expectChained = () => fake.tweets.forEach((t, i) => expect(t.replyTo).toBe(i === 0 ? undefined : fake.tweets[i - 1].id));
 
   it('posts a short alert as one post with OAuth 1.0a, the link once', async () => {
     const x = channel();
@@ -51,14 +58,13 @@ describe('X adapter against a fake X API', () => {
     expect(part.length).toBe(xLength(part.text));
     expect(part.limit).toBe(280);
 
-    const context = newContext();
-    const first = await x.deliver(message, context);
+    const result = expectKind(await deliver(x, message), 'sent');
     expect(fake.tweets).toHaveLength(1);
     expect(fake.tweets[0].sentText).toBe(part.text);
     expect(fake.tweets[0].replyTo).toBeUndefined();
-    expect(first.id).toBe(fake.tweets[0].id);
-    expect(first.url).toContain(first.id);
-    expect(context.recorded).toEqual([first]);
+    expect(result.first.id).toBe(fake.tweets[0].id);
+    expect(result.first.url).toContain(result.first.id);
+    expect(result.thread.posted).toEqual([result.first]);
   });
 
   it('turns a long alert into a numbered thread, each reply chained to the one before', async () => {
@@ -73,14 +79,11 @@ describe('X adapter against a fake X API', () => {
     expect(withLink).toHaveLength(1);
     expect(message.parts.at(-1)?.text).toContain(alert.canonicalUrl);
 
-    const context = newContext();
-    await x.deliver(message, context);
+    const result = expectKind(await deliver(x, message), 'sent');
     expect(fake.tweets.map((t) => t.sentText)).toEqual(message.parts.map((p) => p.text));
-    fake.tweets.forEach((t, i) => {
-      expect(twitterLength(t.sentText)).toBeLessThanOrEqual(280);
-      expect(t.replyTo).toBe(i === 0 ? undefined : fake.tweets[i - 1].id);
-    });
-    expect(context.recorded.map((p) => p.id)).toEqual(fake.tweets.map((t) => t.id));
+    fake.tweets.forEach((t) => expect(xLength(t.sentText)).toBeLessThanOrEqual(280));
+    expectChained();
+    expect(result.thread.posted.map((p) => p.id)).toEqual(fake.tweets.map((t) => t.id));
   });
 
   it('places the link first or in its own reply when configured', () => {
@@ -95,12 +98,12 @@ describe('X adapter against a fake X API', () => {
     expectWellFormedThread(reply, xLength);
   });
 
-  it('uploads the lead image through the v2 chunked upload, with its alt text', async () => {
+  it('uploads the lead image through the v2 chunked upload, with its alt text, on the first post only', async () => {
     const x = channel();
     const alert = exampleAlert(images.image());
     const message = x.render(alert);
     expect(message.parts[0].media).toEqual({ url: images.image(), alt: alert.image?.alt });
-    await x.deliver(message, newContext());
+    expectKind(await deliver(x, message), 'sent');
     expect(fake.requests).toEqual(
       expect.arrayContaining([
         'POST /2/media/upload/initialize',
@@ -117,21 +120,20 @@ describe('X adapter against a fake X API', () => {
     expect(fake.tweets.slice(1).every((t) => t.mediaIds.length === 0)).toBe(true);
   });
 
-  it('posts without the image, and says so, when the image cannot be fetched', async () => {
+  it('posts without the image, and says so, when the image cannot be fetched; with imageRequired it fails instead', async () => {
     const x = channel();
     const message = x.render(shortAlert({ image: { url: `${images.url}/media/gone.png`, alt: 'A picture that is not there.' } }));
-    const first = await x.deliver(message, newContext());
+    const result = expectKind(await deliver(x, message), 'sent');
     expect(fake.tweets[0].mediaIds).toEqual([]);
-    expect(first.ref?.warning).toMatch(/image left out: .*404/);
-    // With imageRequired the delivery fails instead.
+    expect(result.first.ref?.warning).toMatch(/image left out: .*404/);
+
     const strict = channel({ imageRequired: true });
-    const err = await deliveryError(
-      strict.deliver(strict.render(shortAlert({ title: 'Other', image: { url: `${images.url}/media/gone.png`, alt: 'x' } })), newContext()),
-    );
-    expect(err.kind).toBe('permanent');
+    const failed = expectKind(await deliver(strict, strict.render(shortAlert({ title: 'Other', image: { url: `${images.url}/media/gone.png`, alt: 'x' } }))), 'failed');
+    expect(failed.reason).toMatch(/404/);
+    expect(fake.tweets).toHaveLength(1);
   });
 
-  it('on 429 reports rate-limited until x-rate-limit-reset, then posts', async () => {
+  it('on 429 reports a rate-limited retry at x-rate-limit-reset, and the next attempt posts', async () => {
     const reset = Math.floor(Date.now() / 1000) + 2;
     fake.tweetScript.on(1, {
       status: 429,
@@ -140,12 +142,13 @@ describe('X adapter against a fake X API', () => {
     });
     const x = channel();
     const message = x.render(shortAlert());
-    const err = await deliveryError(x.deliver(message, newContext()));
-    expect(err.kind).toBe('rate-limited');
-    expect(err.options.retryAt).toBe(reset * 1000);
+    const first = expectKind(await deliver(x, message), 'retry');
+    expect(first.rateLimited).toBe(true);
+    expect(first.retryAt).toBe(reset * 1000);
     expect(fake.tweets).toHaveLength(0);
-    await sleep(Math.max(0, (err.options.retryAt as number) - Date.now()));
-    await x.deliver(message, newContext());
+    await sleep(Math.max(0, reset * 1000 - Date.now()));
+    // The next attempt starts from what this one recorded.
+    expectKind(await deliver(x, message, first.thread), 'sent');
     expect(fake.tweets).toHaveLength(1);
   });
 
@@ -161,52 +164,73 @@ describe('X adapter against a fake X API', () => {
       body: { title: 'Too Many Requests', status: 429 },
     });
     const x = channel();
-    const err = await deliveryError(x.deliver(x.render(shortAlert()), newContext()));
-    expect(err.options.retryAt).toBe(dayReset * 1000);
+    const result = expectKind(await deliver(x, x.render(shortAlert())), 'retry');
+    expect(result.rateLimited).toBe(true);
+    expect(result.retryAt).toBe(dayReset * 1000);
   });
 
-  it('a timeout after X stored the post is an unknown outcome, and findExisting finds the post', async () => {
+  it('a timeout after X stored the post: the post is looked up and recorded, never posted again', async () => {
     fake.tweetScript.on(1, { hangAfterStore: true });
     const x = channel({ timeoutMs: 300 });
     const message = x.render(shortAlert());
-    const context = newContext();
-    const err = await deliveryError(x.deliver(message, context));
-    expect(err.kind).toBe('unknown-outcome');
+    const result = expectKind(await deliver(x, message), 'sent');
     expect(fake.tweets).toHaveLength(1);
-    const found = await x.findExisting(message, context);
-    expect(found?.id).toBe(fake.tweets[0].id);
+    expect(result.first.id).toBe(fake.tweets[0].id);
+    expect(tweetPosts()).toBe(1);
+    expect(fake.requests).toContain(`GET /2/users/${X_USER.id}/tweets`);
   });
 
-  it('findExisting tells a reply that never arrived (null), and one that did, in a thread', async () => {
+  it('a reply whose answer was lost mid-thread is found, and the thread goes on from it', async () => {
+    const message = channel().render(exampleAlert());
+    fake.tweetScript.on(2, { hangAfterStore: true });
+    const result = expectKind(await deliver(channel({ timeoutMs: 300 }), message), 'sent');
+    expect(fake.tweets.map((t) => t.sentText)).toEqual(message.parts.map((p) => p.text));
+    expectChained();
+    expect(result.posted[1].id).toBe(fake.tweets[1].id);
+    expect(tweetPosts()).toBe(message.parts.length);
+  });
+
+  it('findPart finds a part X has (same text, replying to the same post) and answers null for one it does not', async () => {
     const x = channel();
     const message = x.render(exampleAlert());
-    const context = newContext();
-    fake.tweetScript.on(2, { hangAfterStore: true });
-    const slow = channel({ timeoutMs: 300 });
-    await deliveryError(slow.deliver(message, context));
-    expect(context.posted).toHaveLength(1);
-    const found = await x.findExisting(message, context);
+    fake.tweetScript.on(3, { status: 503, body: { title: 'Service Unavailable', detail: 'Service Unavailable', type: 'about:blank', status: 503 } });
+    const { posted } = expectKind(await deliver(x, message), 'retry');
+    expect(posted).toHaveLength(2);
+    const found = await x.findPart(message.parts[1], positionOf(message, 1, posted), noSignal());
     expect(found?.id).toBe(fake.tweets[1].id);
-    await context.onPosted(found!);
-    expect(await x.findExisting(message, context)).toBeNull();
-    await x.deliver(message, context);
-    expect(fake.tweets).toHaveLength(message.parts.length);
+    expect(await x.findPart(message.parts[2], positionOf(message, 2, posted), noSignal())).toBeNull();
+    // The same text, but not as a reply to the part before: not the part we are looking for.
+    expect(await x.findPart(message.parts[1], { ...positionOf(message, 1, posted), replyTo: undefined }, noSignal())).toBeNull();
   });
 
   it('a re-post that X refuses as duplicate content is matched to the existing post', async () => {
     const x = channel();
     const message = x.render(shortAlert());
-    fake.tweetScript.on(1, { hangAfterStore: true });
-    await deliveryError(channel({ timeoutMs: 300 }).deliver(message, newContext()));
-    const context = newContext();
-    const first = await x.deliver(message, context);
+    const before = expectKind(await deliver(x, message), 'sent');
+    // The record of that delivery is gone: a new attempt starts from nothing.
+    const again = expectKind(await deliver(x, message), 'sent');
     expect(fake.tweets).toHaveLength(1);
-    expect(first.id).toBe(fake.tweets[0].id);
+    expect(again.first.id).toBe(before.first.id);
+    expect(tweetPosts()).toBe(2);
   });
 
-  it('an auth failure is permanent and flagged as credentials; health says so', async () => {
+  it('a duplicate refusal for a post that is not on the account ends unknown, and the rest of the thread is not posted', async () => {
+    const x = channel();
+    const message = x.render(exampleAlert());
+    fake.tweetScript.on(2, { status: 403, body: DUPLICATE });
+    const result = expectKind(await deliver(x, message), 'unknown');
+    expect(result.reason).toMatch(new RegExp(`refused part 2 of ${message.parts.length} as a duplicate, but it was not found`));
+    expect(result.reason).toMatch(/were not posted/);
+    expect(result.posted).toHaveLength(1);
+    expect(fake.tweets).toHaveLength(1);
+  });
+
+  it('an auth failure fails the delivery, flagged as credentials; health says so', async () => {
     const x = channel({}, { ...ENV, X_ACCESS_SECRET: 'wrong-secret' });
-    const err = await deliveryError(x.deliver(x.render(shortAlert()), newContext()));
+    const message = x.render(shortAlert());
+    const result = expectKind(await deliver(x, message), 'failed');
+    expect(result.reason).toMatch(/401/);
+    const err = await deliveryError(x.postPart(message.parts[0], positionOf(message, 0, []), noSignal()));
     expect(err.kind).toBe('permanent');
     expect(err.options.credentials).toBe(true);
     expect(err.options.status).toBe(401);
@@ -216,15 +240,15 @@ describe('X adapter against a fake X API', () => {
     expect(health.detail).toMatch(/credentials rejected/);
   });
 
-  it('402 (credits exhausted) is permanent', async () => {
+  it('402 (credits exhausted) fails the delivery', async () => {
     fake.tweetScript.on(1, {
       status: 402,
       body: { title: 'Payment Required', detail: 'Your enrolled account does not have any credits.', type: 'about:blank', status: 402 },
     });
     const x = channel();
-    const err = await deliveryError(x.deliver(x.render(shortAlert()), newContext()));
-    expect(err.kind).toBe('permanent');
-    expect(err.message).toMatch(/credits/);
+    const result = expectKind(await deliver(x, x.render(shortAlert())), 'failed');
+    expect(result.reason).toMatch(/credits/);
+    expect(fake.tweets).toHaveLength(0);
   });
 
   it('health reports the account, and a read-only app as a missing permission', async () => {
@@ -242,22 +266,44 @@ describe('X adapter against a fake X API', () => {
 
   it('resumes a thread of 5 after part 3 failed: posts 3..5 only', async () => {
     const x = channel();
-    const alert = alertWithParts(x, 5, 150);
-    const message = x.render(alert);
+    const message = x.render(alertWithParts(x, 5, 150));
     expect(message.parts).toHaveLength(5);
     fake.tweetScript.on(3, { status: 503, body: { title: 'Service Unavailable', detail: 'Service Unavailable', type: 'about:blank', status: 503 } });
-    const context = newContext();
-    const err = await deliveryError(x.deliver(message, context));
-    expect(err.kind).toBe('transient');
-    expect(context.recorded).toHaveLength(2);
+    const failed = expectKind(await deliver(x, message), 'retry');
+    expect(failed.rateLimited).toBe(false);
+    expect(failed.reason).toMatch(/after 2 of 5 parts/);
+    expect(failed.thread.posted).toHaveLength(2);
 
-    const resumed = newContext(context.recorded);
-    const first = await x.deliver(message, resumed);
-    expect(first.id).toBe(context.recorded[0].id);
-    expect(resumed.recorded).toHaveLength(3);
+    const resumed = expectKind(await deliver(x, message, { posted: failed.thread.posted, begun: [] }), 'sent');
+    expect(resumed.first.id).toBe(failed.thread.posted[0].id);
+    expect(resumed.thread.begun).toEqual([2, 3, 4]);
     expect(fake.tweets).toHaveLength(5);
     expect(fake.tweets.map((t) => t.sentText)).toEqual(message.parts.map((p) => p.text));
-    fake.tweets.forEach((t, i) => expect(t.replyTo).toBe(i === 0 ? undefined : fake.tweets[i - 1].id));
+    expectChained();
+  });
+
+  it('after a crash while part 3 of 4 was in flight (X has it), finds it and posts only part 4', async () => {
+    const x = channel();
+    const message = x.render(alertWithParts(x, 4, 150));
+    const [p0, p1, p2] = await postDirectly(x, message, 3);
+    const result = expectKind(await deliver(x, message, { posted: [p0, p1], begun: [], inflight: 2 }), 'sent');
+    expect(result.posted[2].id).toBe(p2.id);
+    expect(result.thread.begun).toEqual([3]);
+    expect(fake.tweets).toHaveLength(4);
+    expect(fake.tweets.map((t) => t.sentText)).toEqual(message.parts.map((p) => p.text));
+    expectChained();
+    expect(tweetPosts()).toBe(4);
+  });
+
+  it('after a crash between parts 2 and 3 of 4, resumes at part 3', async () => {
+    const x = channel();
+    const message = x.render(alertWithParts(x, 4, 150));
+    const [p0, p1] = await postDirectly(x, message, 2);
+    const result = expectKind(await deliver(x, message, { posted: [p0, p1], begun: [] }), 'sent');
+    expect(result.first.id).toBe(p0.id);
+    expect(result.thread.begun).toEqual([2, 3]);
+    expect(fake.tweets.map((t) => t.sentText)).toEqual(message.parts.map((p) => p.text));
+    expectChained();
   });
 
   describe('OAuth 2.0 user token', () => {
@@ -267,11 +313,10 @@ describe('X adapter against a fake X API', () => {
       const refresh = fake.enableOAuth2('client-1', 'client-secret-1');
       const store = new MemoryTokenStore();
       const env = { X_CLIENT_ID: 'client-1', X_CLIENT_SECRET: 'client-secret-1', X_REFRESH_TOKEN: refresh };
-      const x = createXChannel(socialAccount({ id: 'x-oauth2', provider: 'x', baseUrl: fake.url, credentialsEnv: NAMES, options: { timeoutMs: 2000 } }), env, {
+      const x = new XChannel(socialAccount({ id: 'x-oauth2', provider: 'x', baseUrl: fake.url, credentialsEnv: NAMES, options: { timeoutMs: 2000 } }), env, {
         tokenStore: store,
       });
-      const message = x.render(shortAlert());
-      await x.deliver(message, newContext());
+      expectKind(await deliver(x, x.render(shortAlert())), 'sent');
       expect(fake.refreshCount).toBe(1);
       const saved = await store.load('x-oauth2');
       expect(saved?.refreshToken).toMatch(/^rt-/);
@@ -279,35 +324,32 @@ describe('X adapter against a fake X API', () => {
       expect(saved?.scope).toContain('tweet.write');
 
       fake.expireAccessTokens();
-      await x.deliver(x.render(shortAlert({ title: 'Second test post' })), newContext());
+      expectKind(await deliver(x, x.render(shortAlert({ title: 'Second test post' }))), 'sent');
       expect(fake.refreshCount).toBe(2);
       expect(fake.tweets).toHaveLength(2);
 
       // A new process with the (now spent) refresh token from the environment uses the store.
-      const again = createXChannel(socialAccount({ id: 'x-oauth2', provider: 'x', baseUrl: fake.url, credentialsEnv: NAMES }), env, { tokenStore: store });
+      const again = new XChannel(socialAccount({ id: 'x-oauth2', provider: 'x', baseUrl: fake.url, credentialsEnv: NAMES }), env, { tokenStore: store });
       expect((await again.checkHealth()).ok).toBe(true);
     });
 
-    it('a refresh token that X refuses is a permanent credentials failure', async () => {
+    it('a refresh token that X refuses fails the delivery as a credentials problem', async () => {
       fake.enableOAuth2('client-1', 'client-secret-1');
       const env = { X_CLIENT_ID: 'client-1', X_CLIENT_SECRET: 'client-secret-1', X_REFRESH_TOKEN: 'rt-revoked' };
-      const x = createXChannel(socialAccount({ id: 'x-oauth2', provider: 'x', baseUrl: fake.url, credentialsEnv: NAMES }), env);
-      const err = await deliveryError(x.deliver(x.render(shortAlert()), newContext()));
+      const x = new XChannel(socialAccount({ id: 'x-oauth2', provider: 'x', baseUrl: fake.url, credentialsEnv: NAMES }), env);
+      const message = x.render(shortAlert());
+      const result = expectKind(await deliver(x, message), 'failed');
+      expect(result.reason).toMatch(/authorise the account again/);
+      const err = await deliveryError(x.postPart(message.parts[0], positionOf(message, 0, []), noSignal()));
       expect(err.kind).toBe('permanent');
       expect(err.options.credentials).toBe(true);
-      expect(err.message).toMatch(/authorise the account again/);
+      expect(fake.tweets).toHaveLength(0);
     });
   });
 
   it('rejects unknown or invalid options naming the field', () => {
     expect(() => channel({ linkPlacement: 'middle' })).toThrow(/social\.x-main\.options\.linkPlacement/);
     expect(() => channel({ colour: 'red' })).toThrow(/social\.x-main\.options\.colour/);
-    expect(() => createXChannel(socialAccount({ id: 'x-bad', provider: 'x', credentialsEnv: { appKey: 'A' } }), {})).toThrow(
-      /social\.x-bad\.credentialsEnv\.appSecret/,
-    );
+    expect(() => new XChannel(socialAccount({ id: 'x-bad', provider: 'x', credentialsEnv: { appKey: 'A' } }), {})).toThrow(/social\.x-bad\.credentialsEnv\.appSecret/);
   });
 });
-
-function twitterLength(text: string): number {
-  return xLength(text);
-}
