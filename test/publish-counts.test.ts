@@ -22,8 +22,18 @@ describe('two runs of the same publish job at once', () => {
   });
 
   it('queue each batch once and count 2,000 recipients in 8 batches, exactly', async () => {
-    await seedSubscribers(ctx, 2000, () => ({ countries: ['SO'], minLevel: 'all' }), (i) => `somalia${i}@example.org`);
-    await seedSubscribers(ctx, 300, () => ({ countries: ['UA'], minLevel: 'all' }), (i) => `elsewhere${i}@example.org`);
+    await seedSubscribers(
+      ctx,
+      2000,
+      () => ({ countries: ['SO'], minLevel: 'all' }),
+      (i) => `somalia${i}@example.org`,
+    );
+    await seedSubscribers(
+      ctx,
+      300,
+      () => ({ countries: ['UA'], minLevel: 'all' }),
+      (i) => `elsewhere${i}@example.org`,
+    );
     const alert = await storeAlert(ctx, { countries: ['SO'], level: 'warning' });
     await ctx.alerts.transition(alert.id, ['draft'], 'publishing');
     await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));

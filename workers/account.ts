@@ -67,7 +67,8 @@ export function createAccountProcessor(ctx: Context, accounts: Map<string, Messe
           await worker.rateLimit(waitMs);
           throw Worker.RateLimitError();
         }
-        if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) return settle({ state: 'failed', error: `gave up after ${job.attemptsMade + 1} attempts: ${result.reason}` });
+        if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1))
+          return settle({ state: 'failed', error: `gave up after ${job.attemptsMade + 1} attempts: ${result.reason}` });
         await settle({ state: 'retrying', error: result.reason, retryAt: Date.now() + backoffDelay(job.attemptsMade + 1, retry, job.id) });
         throw new Error(result.reason);
       }

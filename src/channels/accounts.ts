@@ -8,7 +8,12 @@ import { RedisTokenStore } from '../store/social-tokens.js';
 import { errors } from '../errors.js';
 
 /** Every configured account (webhooks and social), by channel id. Ids are unique across both. */
-export async function buildAccounts(config: Config, providers: ProviderRegistry, env: NodeJS.ProcessEnv, deps: SocialDeps = {}): Promise<Map<string, Messenger>> {
+export async function buildAccounts(
+  config: Config,
+  providers: ProviderRegistry,
+  env: NodeJS.ProcessEnv,
+  deps: SocialDeps = {},
+): Promise<Map<string, Messenger>> {
   const accounts = new Map<string, Messenger>();
   const add = (messenger: Messenger) => {
     if (messenger.id === 'email' || accounts.has(messenger.id)) throw errors.CONFIG_INVALID(`channel id "${messenger.id}" is used twice; ids must be unique`);

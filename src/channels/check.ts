@@ -31,13 +31,11 @@ export async function checkChannels(ctx: Context, accounts: Map<string, Messenge
         const transport = createMailTransport(ctx.config.email);
         const started = new Date().toISOString();
         const report = await withDeadline(deadlineMs, () => transport.verify(), { what: 'the SMTP check' })
-          .then(
-            (): HealthReport => ({
-              ok: true,
-              checkedAt: started,
-              detail: ctx.config.email.smtpUrl ? 'the SMTP server accepted the connection' : `no SMTP_URL: mail goes to ${ctx.config.email.outboxDir}/`,
-            }),
-          )
+          .then((): HealthReport => ({
+            ok: true,
+            checkedAt: started,
+            detail: ctx.config.email.smtpUrl ? 'the SMTP server accepted the connection' : `no SMTP_URL: mail goes to ${ctx.config.email.outboxDir}/`,
+          }))
           .catch(failed)
           .finally(() => transport.close());
         await ctx.health.recordCheck(EMAIL_CHANNEL, report);

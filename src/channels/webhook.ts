@@ -1,7 +1,15 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Alert } from '../domain/alert.js';
 import type { WebhookConfig } from '../config/schema.js';
-import { DeliveryError, type HealthReport, type Messenger, type PostedPart, type RenderedMessage, type RenderedPart, type ThreadPosition } from './messenger.js';
+import {
+  DeliveryError,
+  type HealthReport,
+  type Messenger,
+  type PostedPart,
+  type RenderedMessage,
+  type RenderedPart,
+  type ThreadPosition,
+} from './messenger.js';
 import { withDeadline } from '../net/deadline.js';
 import { slackPayload, discordPayload, postChatWebhook, type ChatFormatOptions, type SlackPayload } from './social/chat-formats.js';
 import { deliveryErrorForNetwork, deliveryErrorForStatus, errorText, retryAfterToEpochMs } from './http-errors.js';

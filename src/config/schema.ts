@@ -303,7 +303,11 @@ export const configSchema = z.object({
         .object({
           failuresInARow: z.number().int().min(1).max(1000).default(5),
           pauseMs: z.number().int().min(1000).default(30_000),
-          maxPauseMs: z.number().int().min(1000).default(10 * 60_000),
+          maxPauseMs: z
+            .number()
+            .int()
+            .min(1000)
+            .default(10 * 60_000),
         })
         .prefault({}),
       retry: retrySchema,
@@ -333,9 +337,17 @@ export const configSchema = z.object({
   queues: z
     .object({
       // Finished jobs are kept this long so that re-adding a deterministic job id is recognised.
-      keepCompletedS: z.number().int().min(60).default(7 * 24 * 3600),
+      keepCompletedS: z
+        .number()
+        .int()
+        .min(60)
+        .default(7 * 24 * 3600),
       keepCompletedCount: z.number().int().min(100).default(100_000),
-      keepFailedS: z.number().int().min(60).default(30 * 24 * 3600),
+      keepFailedS: z
+        .number()
+        .int()
+        .min(60)
+        .default(30 * 24 * 3600),
     })
     .prefault({}),
   events: z

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { QUEUE } from '../queue/jobs.js';
 import { checkChannels } from '../channels/check.js';
+import { probeRedisWrites, redisWriteProblem } from '../store/redis-writes.js';
 import { EMAIL_CHANNEL } from '../publish/rendered.js';
 import { redirectWithNotice, sendPage, type ConsoleDeps } from './deps.js';
 
@@ -17,10 +18,12 @@ export async function healthRoutes(app: FastifyInstance, deps: ConsoleDeps): Pro
   };
 
   app.get('/console/health', { config: { role: 'viewer' } }, async (request, reply) => {
-    const health = await ctx.health.all();
+    const [health, writes] = await Promise.all([ctx.health.all(), probeRedisWrites(ctx.redis, ctx.keys)]);
     const list = [
       ...(ctx.config.email.enabled ? [{ channel: EMAIL_CHANNEL, provider: 'smtp', queue: QUEUE.email }] : []),
-      ...[...accounts.values()].sort((a, b) => a.id.localeCompare(b.id)).map((a) => ({ channel: a.id, provider: ctx.providers.get(a.provider)?.label ?? a.provider, queue: QUEUE.account(a.id) })),
+      ...[...accounts.values()]
+        .sort((a, b) => a.id.localeCompare(b.id))
+        .map((a) => ({ channel: a.id, provider: ctx.providers.get(a.provider)?.label ?? a.provider, queue: QUEUE.account(a.id) })),
     ];
     const channels = await Promise.all(
       list.map(async (c) => {
@@ -35,7 +38,13 @@ export async function healthRoutes(app: FastifyInstance, deps: ConsoleDeps): Pro
       reply,
       'health',
       'Channel health',
-      { channels, queues, threshold, warnings: channels.filter((c) => c.warn).length },
+      {
+        channels: channels.map((c) => ({ ...c, paused: c.health.pausedUntil && Date.parse(c.health.pausedUntil) > Date.now() ? c.health : undefined })),
+        queues,
+        threshold,
+        warnings: channels.filter((c) => c.warn).length,
+        redisProblem: redisWriteProblem(writes),
+      },
       { nav: 'health' },
     );
   });

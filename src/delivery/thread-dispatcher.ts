@@ -52,16 +52,20 @@ export async function dispatchThread(messenger: Messenger, message: RenderedMess
     let accepted: PostedPart | null | undefined;
     if (uncertain === index && (!messenger.safeToResend || why === 'duplicate')) {
       accepted = messenger.findPart ? await timed('looking up', (s) => messenger.findPart!(part, position, s)).catch(() => undefined) : undefined;
-      const rest = index + 1 < total ? `; parts ${index + 2} to ${total} were not posted, so the thread does not fork` : '';
+      const which = total === 1 ? 'the post' : `part ${index + 1} of ${total}`;
+      const unposted = total - index - 1;
+      const rest =
+        unposted === 0 ? '' : `; ${unposted === 1 ? `part ${total} was` : `parts ${index + 2} to ${total} were`} not posted, so the thread does not fork`;
       if (why === 'duplicate' && !accepted) {
-        return { kind: 'unknown', reason: `${messenger.provider} refused part ${index + 1} of ${total} as a duplicate, but it was not found on the account${rest}`, posted };
+        return { kind: 'unknown', reason: `${messenger.provider} refused ${which} as a duplicate, but it was not found on the account${rest}`, posted };
       }
       if (accepted === undefined) {
         const how = messenger.findPart ? 'the look-up failed' : `${messenger.provider} offers no way to look it up`;
-        return { kind: 'unknown', reason: `part ${index + 1} of ${total} may have been posted before its answer was lost, and ${how}${rest}`, posted };
+        return { kind: 'unknown', reason: `${which} may have been made before its answer was lost, and ${how}${rest}`, posted };
       }
       // Surely absent after a timeout in this attempt: back off before posting it again.
-      if (accepted === null && why === 'lost') return { kind: 'retry', reason: `the provider has no part ${index + 1} after a lost answer`, rateLimited: false, posted };
+      if (accepted === null && why === 'lost')
+        return { kind: 'retry', reason: `the provider has no part ${index + 1} after a lost answer`, rateLimited: false, posted };
     }
     if (!accepted) {
       if (!(await run.begin(index))) return lost('another attempt holds this delivery');

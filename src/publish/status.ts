@@ -4,6 +4,7 @@ import { maskEmail } from '../domain/subscriber.js';
 import type { AlertCounts } from '../store/ledger.js';
 import type { PublicationState } from '../store/publications.js';
 import { EMAIL_CHANNEL } from './rendered.js';
+import { probeRedisWrites, redisWriteProblem } from '../store/redis-writes.js';
 
 export interface DeliveryProblem {
   channel: string;
@@ -22,20 +23,33 @@ export interface AlertStatusReport {
   complete: boolean;
   counts: AlertCounts;
   problems: DeliveryProblem[];
+  /** Conditions that hold deliveries back right now: Redis refusing writes, a channel paused. */
+  warnings: string[];
 }
 
 /** The one status document shared by the API, the CLI and the console. */
 export async function alertStatus(ctx: Context, idOrSlug: string, problemLimit = 20): Promise<AlertStatusReport> {
   let alert = await ctx.alerts.require(idOrSlug);
-  const [publication, counts, problems] = await Promise.all([
+  const [publication, counts, problems, writes, health] = await Promise.all([
     ctx.publications.get(alert.id),
     ctx.ledger.counts(alert.id),
     ctx.ledger.problems(alert.id, problemLimit),
+    probeRedisWrites(ctx.redis, ctx.keys),
+    ctx.health.all(),
   ]);
   const complete = publication.state === 'fanned-out' && counts.outstanding === 0;
+  const warnings: string[] = [];
+  const redisProblem = redisWriteProblem(writes);
+  if (redisProblem) warnings.push(redisProblem);
+  if (!complete) {
+    for (const channel of Object.keys(counts.channels).sort()) {
+      const until = health[channel]?.pausedUntil;
+      if (until && Date.parse(until) > Date.now()) warnings.push(`${channel} is paused until ${until}: ${health[channel].pauseReason ?? 'failing'}`);
+    }
+  }
   // The last outcome and the move to `published` are two steps; if a worker died between them (or
   // has not got there yet), finishing here is safe and keeps status and counts in agreement.
-  if (complete && alert.status === 'publishing') {
+  if (complete && alert.status === 'publishing' && writes.ok) {
     await ctx.publications.finishIfComplete(alert.id);
     alert = await ctx.alerts.require(alert.id);
   }
@@ -67,5 +81,6 @@ export async function alertStatus(ctx: Context, idOrSlug: string, problemLimit =
       attempts: p.entry.attempts,
       at: new Date(p.entry.updatedAt).toISOString(),
     })),
+    warnings,
   };
 }

@@ -213,10 +213,7 @@ export function emptyCounts(): ChannelCounts {
 }
 
 /** Moves the ledger allows outside a send: retry, resend, confirm by hand, halt. */
-export type Reopen =
-  | { from: 'failed' | 'unknown'; to: 'queued' }
-  | { from: 'unknown'; to: 'sent' }
-  | { from: 'queued' | 'retrying'; to: 'skipped' };
+export type Reopen = { from: 'failed' | 'unknown'; to: 'queued' } | { from: 'unknown'; to: 'sent' } | { from: 'queued' | 'retrying'; to: 'skipped' };
 
 export class Ledger {
   constructor(
@@ -239,9 +236,11 @@ export class Ledger {
   /** Marks as `sending` under `token` every target that still needs sending, and returns them. */
   async claim(alertId: string, channel: string, token: string, targets: string[]): Promise<Claimed[]> {
     if (targets.length === 0) return [];
-    const flat = (await claimScript.run(this.redis, [this.keys.ledger(alertId, channel), this.keys.counts(alertId)], [channel, Date.now(), token, ...targets])) as Array<
-      string | number
-    >;
+    const flat = (await claimScript.run(
+      this.redis,
+      [this.keys.ledger(alertId, channel), this.keys.counts(alertId)],
+      [channel, Date.now(), token, ...targets],
+    )) as Array<string | number>;
     const claimed: Claimed[] = [];
     for (let i = 0; i < flat.length; i += 3) {
       claimed.push({ target: String(flat[i]), attempts: Number(flat[i + 1]), resumed: Number(flat[i + 2]) === 1 });

@@ -69,8 +69,11 @@ export class ThreadParts {
   async record(deliveryId: string, channel: string, target: string, token: string, index: number, part: PostedPart): Promise<boolean> {
     const k = this.keys;
     return (
-      (await recordScript.run(this.redis, [k.ledger(deliveryId, channel), k.threadParts(deliveryId, channel)], [target, token, index, JSON.stringify(part)])) ===
-      1
+      (await recordScript.run(
+        this.redis,
+        [k.ledger(deliveryId, channel), k.threadParts(deliveryId, channel)],
+        [target, token, index, JSON.stringify(part)],
+      )) === 1
     );
   }
 }

@@ -9,11 +9,20 @@ import type { JobKind, JobOf } from '../../src/queue/jobs.js';
  * second, concurrent run of the same job would). Its lease renews against nothing and never runs
  * out within a test; its token is new, as a takeover's would be.
  */
-export async function attemptOf<K extends JobKind>(ctx: Context, jobId: string, queue = 'publish', token = `test-${Math.random().toString(36).slice(2)}`): Promise<Attempt<K>> {
+export async function attemptOf<K extends JobKind>(
+  ctx: Context,
+  jobId: string,
+  queue = 'publish',
+  token = `test-${Math.random().toString(36).slice(2)}`,
+): Promise<Attempt<K>> {
   const job = (await ctx.queues.get(queue).getJob(jobId)) as Job<JobOf<K>> | undefined;
   if (!job) throw new Error(`no job ${jobId} on queue ${queue}`);
   const lease = new JobLease({ extend: async () => 1 }, { lockDurationMs: 10 * 60_000, acquiredAt: Date.now() });
   // A worker that never starts: processors only use it to rate-limit their queue.
-  const worker = new Worker(queue, null, { connection: { url: ctx.config.redis.url, maxRetriesPerRequest: null }, prefix: ctx.keys.queuePrefix, autorun: false });
+  const worker = new Worker(queue, null, {
+    connection: { url: ctx.config.redis.url, maxRetriesPerRequest: null },
+    prefix: ctx.keys.queuePrefix,
+    autorun: false,
+  });
   return { job, token, lease, worker };
 }

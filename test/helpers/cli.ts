@@ -48,9 +48,9 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string, t
   });
 }
 
-/** Starts a long-running `tocsin` process (worker, api, start). */
-export function startCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a long-running `tocsin` process (worker, api, start); `nodeArgs` go to node itself. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));

@@ -131,10 +131,13 @@ export function positionOf(message: RenderedMessage, index: number, posted: Post
 
 export const noSignal = () => new AbortController().signal;
 
+/** The members of a result union whose kind may be K, narrowed to K ('failed' | 'unknown' share one member). */
+export type OfKind<R, K extends string> = R extends { kind: infer RK } ? (K extends RK ? R & { kind: K } : never) : never;
+
 /** The result is of this kind (the failure message shows the dispatcher's reason), narrowed to it. */
-export function expectKind<K extends ThreadResult['kind']>(result: ThreadResult, kind: K): Extract<ThreadResult, { kind: K }> {
+export function expectKind<R extends ThreadResult, K extends R['kind']>(result: R, kind: K): OfKind<R, K> {
   expect(result.kind, 'reason' in result ? result.reason : undefined).toBe(kind);
-  return result as Extract<ThreadResult, { kind: K }>;
+  return result as OfKind<R, K>;
 }
 
 /**

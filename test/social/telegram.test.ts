@@ -1,9 +1,22 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTelegramChannel, escapeTelegramHtml, type TelegramChannel } from '../../src/channels/social/telegram.js';
+import { escapeTelegramHtml, TelegramChannel } from '../../src/channels/social/telegram.js';
 import { CHANNEL, FakeTelegram, parseTelegramHtml } from '../fakes/telegram.js';
 import { FakeImageHost, PNG_1X1 } from '../fakes/image-host.js';
 import type { RenderedMessage } from '../../src/channels/messenger.js';
-import { alertWithParts, deliveryError, exampleAlert, expectNothingCut, newContext, shortAlert, sleep, socialAccount } from './helpers.js';
+import {
+  alertWithParts,
+  deliver,
+  deliveryError,
+  exampleAlert,
+  expectKind,
+  expectNothingCut,
+  noSignal,
+  positionOf,
+  postDirectly,
+  shortAlert,
+  sleep,
+  socialAccount,
+} from './helpers.js';
 
 const visible = (html: string): string => {
   const parsed = parseTelegramHtml(html);
@@ -36,7 +49,7 @@ describe('Telegram adapter against a fake Bot API', () => {
   });
 
   const channel = (options: Record<string, unknown> = {}, token = fake.token): TelegramChannel =>
-    createTelegramChannel(
+    new TelegramChannel(
       socialAccount({
         id: 'tg',
         provider: 'telegram',
@@ -46,6 +59,7 @@ describe('Telegram adapter against a fake Bot API', () => {
       }),
       { TELEGRAM_BOT_TOKEN: token },
     );
+  const expectChained = () => fake.messages.forEach((m, i) => expect(m.reply_to).toBe(i === 0 ? undefined : fake.messages[i - 1].message_id));
 
   it('escapes &, < and > only', () => {
     expect(escapeTelegramHtml(`Tanks & <troops> "near" the border`)).toBe('Tanks &amp; &lt;troops&gt; "near" the border');
@@ -61,12 +75,12 @@ describe('Telegram adapter against a fake Bot API', () => {
       `<b>${alert.title}</b>\n\nTest of escaping: R&amp;D budgets &lt; 5% and &gt; 1% of “aid” &lt;b&gt;not bold&lt;/b&gt;.\n\nFull alert: ${alert.canonicalUrl}`,
     );
     expect(part.limit).toBe(4096);
-    const first = await t.deliver(message, newContext());
+    const result = expectKind(await deliver(t, message), 'sent');
     expect(fake.messages).toHaveLength(1);
     expect(fake.messages[0].html).toBe(part.text);
     expect(fake.messages[0].text).toContain('R&D budgets < 5% and > 1%');
     expect(fake.messages[0].reply_to).toBeUndefined();
-    expect(first).toEqual({ id: String(fake.messages[0].message_id), url: `https://t.me/${CHANNEL.username}/${fake.messages[0].message_id}` });
+    expect(result.first).toEqual({ id: String(fake.messages[0].message_id), url: `https://t.me/${CHANNEL.username}/${fake.messages[0].message_id}` });
   });
 
   it('threads a long alert in 4096-character messages, each replying to the one before', async () => {
@@ -75,12 +89,10 @@ describe('Telegram adapter against a fake Bot API', () => {
     const message = t.render(alert);
     expectTelegramParts(message);
     expectNothingCut(message, alert, visible);
-    await t.deliver(message, newContext());
+    expectKind(await deliver(t, message), 'sent');
     expect(fake.messages.map((m) => m.html)).toEqual(message.parts.map((p) => p.text));
-    fake.messages.forEach((m, i) => {
-      expect(m.text.length).toBeLessThanOrEqual(4096);
-      expect(m.reply_to).toBe(i === 0 ? undefined : fake.messages[i - 1].message_id);
-    });
+    fake.messages.forEach((m) => expect(m.text.length).toBeLessThanOrEqual(4096));
+    expectChained();
   });
 
   it('sends the photo with the first part as caption (1024), describing the image since Telegram has no alt text', async () => {
@@ -92,22 +104,22 @@ describe('Telegram adapter against a fake Bot API', () => {
     expect(message.parts[0].extra?.method).toBe('sendPhoto');
     expect(visible(message.parts[0].text)).toContain(`Image: ${alert.image?.alt}`);
     expectNothingCut(message, alert, visible);
-    await t.deliver(message, newContext());
+    expectKind(await deliver(t, message), 'sent');
     expect(fake.messages[0].photo?.bytes.equals(PNG_1X1)).toBe(true);
     expect(fake.messages[0].html).toBe(message.parts[0].text);
     expect(fake.messages.slice(1).every((m) => !m.photo)).toBe(true);
-    fake.messages.forEach((m, i) => expect(m.reply_to).toBe(i === 0 ? undefined : fake.messages[i - 1].message_id));
+    expectChained();
   });
 
   it('sends the text alone, with a warning, when Telegram cannot fetch the photo', async () => {
     const t = channel();
-    const first = await t.deliver(t.render(shortAlert({ image: { url: `${images.url}/media/page.html`, alt: 'Not an image.' } })), newContext());
+    const result = expectKind(await deliver(t, t.render(shortAlert({ image: { url: `${images.url}/media/page.html`, alt: 'Not an image.' } }))), 'sent');
     expect(fake.messages).toHaveLength(1);
     expect(fake.messages[0].photo).toBeUndefined();
-    expect(first.ref?.warning).toMatch(/image left out.*HTTP URL/);
+    expect(result.first.ref?.warning).toMatch(/image left out.*HTTP URL/);
   });
 
-  it('on 429 honours retry_after (2 seconds), then posts', async () => {
+  it('on 429 reports a rate-limited retry after retry_after (2 seconds), and a later delivery posts', async () => {
     fake.sendScript.on(1, {
       status: 429,
       body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 2', parameters: { retry_after: 2 } },
@@ -115,38 +127,66 @@ describe('Telegram adapter against a fake Bot API', () => {
     const t = channel();
     const message = t.render(shortAlert());
     const before = Date.now();
-    const err = await deliveryError(t.deliver(message, newContext()));
-    expect(err.kind).toBe('rate-limited');
-    expect(err.options.retryAt).toBeGreaterThanOrEqual(before + 2000);
-    expect(err.options.retryAt).toBeLessThanOrEqual(Date.now() + 2000);
+    const first = expectKind(await deliver(t, message), 'retry');
+    expect(first.rateLimited).toBe(true);
+    expect(first.retryAt).toBeGreaterThanOrEqual(before + 2000);
+    expect(first.retryAt).toBeLessThanOrEqual(Date.now() + 2000);
     expect(fake.messages).toHaveLength(0);
-    await sleep(Math.max(0, (err.options.retryAt as number) - Date.now()));
-    await t.deliver(message, newContext());
+    await sleep(Math.max(0, (first.retryAt as number) - Date.now()));
+    // A fresh record: see the next test for resuming from this attempt's own record.
+    expectKind(await deliver(t, message), 'sent');
     expect(fake.messages).toHaveLength(1);
   });
 
-  it('a timeout after Telegram stored the message is an unknown outcome; the Bot API cannot look it up', async () => {
+  // Known source problem (reported to the lead): a part Telegram refused outright (429, 5xx) stays
+  // `inflight` in the thread record, because the dispatcher never clears it after a definite
+  // refusal, so the next attempt takes it for a lost answer and ends `unknown`. Remove `.fails`
+  // once src/delivery/thread-dispatcher.ts clears the in-flight mark on a definite refusal.
+  it.fails('after a 429, the next attempt resumes from its own record and posts (a refused part is not left in flight)', async () => {
+    fake.sendScript.on(1, {
+      status: 429,
+      body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } },
+    });
+    const t = channel();
+    const message = t.render(shortAlert());
+    const first = expectKind(await deliver(t, message), 'retry');
+    expect(fake.messages).toHaveLength(0);
+    await sleep(Math.max(0, (first.retryAt as number) - Date.now()));
+    expectKind(await deliver(t, message, first.thread), 'sent');
+    expect(fake.messages).toHaveLength(1);
+  });
+
+  it('a timeout after Telegram stored the message ends unknown: the Bot API cannot look it up, and nothing is re-sent', async () => {
     fake.sendScript.on(1, { hangAfterStore: true });
     const t = channel({ timeoutMs: 300 });
     const message = t.render(shortAlert());
-    const context = newContext();
-    const err = await deliveryError(t.deliver(message, context));
-    expect(err.kind).toBe('unknown-outcome');
+    const result = expectKind(await deliver(t, message), 'unknown');
+    expect(result.reason).toMatch(/part 1 of 1 may have been posted/);
+    expect(result.reason).toMatch(/telegram offers no way to look it up/i);
     expect(fake.messages).toHaveLength(1);
     expect(t.safeToResend).toBe(false);
-    expect(await t.findExisting()).toBeUndefined();
+    expect('findPart' in t).toBe(false);
   });
 
-  it('a wrong bot token is a permanent credentials failure, and the token never shows in errors', async () => {
+  it('a wrong bot token fails the delivery as a credentials problem, and the token never shows in errors', async () => {
     const t = channel({}, '7000000001:wrong');
-    const err = await deliveryError(t.deliver(t.render(shortAlert()), newContext()));
+    const message = t.render(shortAlert());
+    const result = expectKind(await deliver(t, message), 'failed');
+    expect(result.reason).toMatch(/401/);
+    expect(result.reason).not.toContain('7000000001:wrong');
+    const err = await deliveryError(t.postPart(message.parts[0], positionOf(message, 0, []), noSignal()));
     expect(err).toMatchObject({ kind: 'permanent', options: { status: 401, credentials: true } });
     expect(err.message).not.toContain('7000000001:wrong');
     const health = await t.checkHealth();
     expect(health.ok).toBe(false);
     expect(health.detail).toMatch(/credentials rejected.*Unauthorized/);
-    const wrongChat = await deliveryError(channel({ chatId: '@somewhere_else' }).deliver(t.render(shortAlert()), newContext()));
+    expect(health.detail).not.toContain('7000000001:wrong');
+
+    const elsewhere = channel({ chatId: '@somewhere_else' });
+    expectKind(await deliver(elsewhere, message), 'failed');
+    const wrongChat = await deliveryError(elsewhere.postPart(message.parts[0], positionOf(message, 0, []), noSignal()));
     expect(wrongChat).toMatchObject({ kind: 'permanent', options: { credentials: true } });
+    expect(fake.messages).toHaveLength(0);
   });
 
   it('health checks the bot, the chat and its right to post', async () => {
@@ -164,16 +204,38 @@ describe('Telegram adapter against a fake Bot API', () => {
     const message = t.render(alertWithParts(t, 5, 1990));
     expectTelegramParts(message);
     fake.sendScript.on(3, { status: 502, body: 'Bad Gateway' });
-    const context = newContext();
-    const err = await deliveryError(t.deliver(message, context));
-    expect(err.kind).toBe('transient');
-    expect(context.recorded).toHaveLength(2);
-    const resumed = newContext(context.recorded);
-    await t.deliver(message, resumed);
-    expect(resumed.recorded).toHaveLength(3);
+    const failed = expectKind(await deliver(t, message), 'retry');
+    expect(failed.rateLimited).toBe(false);
+    expect(failed.thread.posted).toHaveLength(2);
+    const resumed = expectKind(await deliver(t, message, { posted: failed.thread.posted, begun: [] }), 'sent');
+    expect(resumed.thread.begun).toEqual([2, 3, 4]);
     expect(fake.messages).toHaveLength(5);
     expect(fake.messages.map((m) => m.html)).toEqual(message.parts.map((p) => p.text));
-    fake.messages.forEach((m, i) => expect(m.reply_to).toBe(i === 0 ? undefined : fake.messages[i - 1].message_id));
+    expectChained();
+  });
+
+  it('after a crash while part 3 of 4 was in flight (Telegram has it), ends unknown naming the part, and posts nothing more', async () => {
+    const t = channel();
+    const message = t.render(alertWithParts(t, 4, 1990));
+    const [p0, p1] = await postDirectly(t, message, 3);
+    const result = expectKind(await deliver(t, message, { posted: [p0, p1], begun: [], inflight: 2 }), 'unknown');
+    expect(result.reason).toMatch(/part 3 of 4 may have been posted/);
+    expect(result.reason).toMatch(/telegram offers no way to look it up/i);
+    expect(result.reason).toMatch(/not posted/);
+    expect(result.posted).toEqual([p0, p1]);
+    expect(result.thread.begun).toEqual([]);
+    expect(fake.messages.map((m) => m.html)).toEqual(message.parts.slice(0, 3).map((p) => p.text));
+  });
+
+  it('after a crash between parts 2 and 3 of 4, resumes at part 3', async () => {
+    const t = channel();
+    const message = t.render(alertWithParts(t, 4, 1990));
+    const [p0, p1] = await postDirectly(t, message, 2);
+    const result = expectKind(await deliver(t, message, { posted: [p0, p1], begun: [] }), 'sent');
+    expect(result.first.id).toBe(p0.id);
+    expect(result.thread.begun).toEqual([2, 3]);
+    expect(fake.messages.map((m) => m.html)).toEqual(message.parts.map((p) => p.text));
+    expectChained();
   });
 
   it('validates the chat id', () => {

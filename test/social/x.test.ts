@@ -128,7 +128,10 @@ describe('X adapter against a fake X API', () => {
     expect(result.first.ref?.warning).toMatch(/image left out: .*404/);
 
     const strict = channel({ imageRequired: true });
-    const failed = expectKind(await deliver(strict, strict.render(shortAlert({ title: 'Other', image: { url: `${images.url}/media/gone.png`, alt: 'x' } }))), 'failed');
+    const failed = expectKind(
+      await deliver(strict, strict.render(shortAlert({ title: 'Other', image: { url: `${images.url}/media/gone.png`, alt: 'x' } }))),
+      'failed',
+    );
     expect(failed.reason).toMatch(/404/);
     expect(fake.tweets).toHaveLength(1);
   });
@@ -350,6 +353,8 @@ describe('X adapter against a fake X API', () => {
   it('rejects unknown or invalid options naming the field', () => {
     expect(() => channel({ linkPlacement: 'middle' })).toThrow(/social\.x-main\.options\.linkPlacement/);
     expect(() => channel({ colour: 'red' })).toThrow(/social\.x-main\.options\.colour/);
-    expect(() => new XChannel(socialAccount({ id: 'x-bad', provider: 'x', credentialsEnv: { appKey: 'A' } }), {})).toThrow(/social\.x-bad\.credentialsEnv\.appSecret/);
+    expect(() => new XChannel(socialAccount({ id: 'x-bad', provider: 'x', credentialsEnv: { appKey: 'A' } }), {})).toThrow(
+      /social\.x-bad\.credentialsEnv\.appSecret/,
+    );
   });
 });

@@ -15,7 +15,12 @@ export function isUnknownRecipient(reply: { responseCode?: number; response?: st
   if (!code || code < 500 || code >= 600) return false;
   if (/\b5\.1\.(?:0|1|2|3|6|10)\b/.test(text)) return true;
   if (/\b5\.[2-7]\.\d+\b/.test(text)) return false;
-  return (code === 550 || code === 551 || code === 553) && /user unknown|unknown user|no such (?:user|mailbox|recipient)|does not exist|mailbox (?:not found|unavailable)|recipient rejected|invalid recipient/i.test(text);
+  return (
+    (code === 550 || code === 551 || code === 553) &&
+    /user unknown|unknown user|no such (?:user|mailbox|recipient)|does not exist|mailbox (?:not found|unavailable)|recipient rejected|invalid recipient/i.test(
+      text,
+    )
+  );
 }
 
 /** No SMTP reply at all: a timeout, a refused or dropped connection, a TLS or DNS failure. */

@@ -109,7 +109,11 @@ export abstract class SocialAccount<O extends BaseOptions> {
       return { checkedAt, ...(await this.inspect(signal)) };
     } catch (err) {
       const e = err instanceof DeliveryError ? err : new DeliveryError('transient', errorText(err));
-      return { ok: false, checkedAt, detail: `${e.options.credentials ? 'credentials rejected' : e.kind === 'transient' ? 'unreachable' : e.kind}: ${e.message}` };
+      return {
+        ok: false,
+        checkedAt,
+        detail: `${e.options.credentials ? 'credentials rejected' : e.kind === 'transient' ? 'unreachable' : e.kind}: ${e.message}`,
+      };
     }
   }
 

@@ -3,7 +3,16 @@ import { z } from 'zod';
 import { AtpAgent, RichText, XRPCError } from '@atproto/api';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import { DeliveryError, type FollowUp, type HealthReport, type Messenger, type PostedPart, type RenderedMessage, type RenderedPart, type ThreadPosition } from '../messenger.js';
+import {
+  DeliveryError,
+  type FollowUp,
+  type HealthReport,
+  type Messenger,
+  type PostedPart,
+  type RenderedMessage,
+  type RenderedPart,
+  type ThreadPosition,
+} from '../messenger.js';
 import { deliveryErrorForNetwork, errorText } from '../http-errors.js';
 import { baseOptionsShape, comparable, epochSecondsToMs, ImageUnavailable, linkPlacementSchema, shorten, timedFetch, type FetchedImage } from './common.js';
 import { markdownToText } from '../../render/markdown.js';
@@ -167,7 +176,8 @@ export class BlueskyChannel extends SocialAccount<BlueskyOptions> implements Mes
     const res = await agent.com.atproto.repo.listRecords({ repo: did, collection: POST, limit: 30 });
     for (const r of res.data.records) {
       const value = r.value as { text?: string; reply?: { parent?: { uri?: string } } };
-      if (comparable(value.text ?? '') === comparable(part.text) && value.reply?.parent?.uri === parent) return this.postedPart(agent, { uri: r.uri, cid: r.cid });
+      if (comparable(value.text ?? '') === comparable(part.text) && value.reply?.parent?.uri === parent)
+        return this.postedPart(agent, { uri: r.uri, cid: r.cid });
     }
     return null;
   }

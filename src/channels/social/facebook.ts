@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import { DeliveryError, type FollowUp, type HealthReport, type Messenger, type PostedPart, type RenderedMessage, type RenderedPart, type ThreadPosition } from '../messenger.js';
+import {
+  DeliveryError,
+  type FollowUp,
+  type HealthReport,
+  type Messenger,
+  type PostedPart,
+  type RenderedMessage,
+  type RenderedPart,
+  type ThreadPosition,
+} from '../messenger.js';
 import { retryAfterToEpochMs } from '../http-errors.js';
 import { baseOptionsShape, comparable, httpRequest, shorten, type HttpResult } from './common.js';
 import { SocialAccount } from './account.js';
@@ -165,7 +174,11 @@ export class FacebookChannel extends SocialAccount<FacebookOptions> implements M
       return { ok: false, detail: `the page token is not valid${data.error?.message ? `: ${data.error.message}` : ''}`, ...(expiresAt ? { expiresAt } : {}) };
     }
     const missing = REQUIRED_PERMISSIONS.filter((p) => data.scopes && !data.scopes.includes(p));
-    const me = await httpRequest({ url: `${this.graph}/me?${new URLSearchParams({ fields: 'id,name', access_token: token })}`, timeoutMs: this.options.timeoutMs, signal });
+    const me = await httpRequest({
+      url: `${this.graph}/me?${new URLSearchParams({ fields: 'id,name', access_token: token })}`,
+      timeoutMs: this.options.timeoutMs,
+      signal,
+    });
     const page = me.status === 200 ? (me.json as { id?: string; name?: string }) : undefined;
     const problems: string[] = [];
     if (data.type && data.type !== 'PAGE') problems.push(`this is a ${data.type} token, not a Page token`);

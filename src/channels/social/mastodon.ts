@@ -3,9 +3,29 @@ import twitterText from 'twitter-text';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
 import { errors } from '../../errors.js';
-import { DeliveryError, type FollowUp, type HealthReport, type Messenger, type PostedPart, type RenderedMessage, type RenderedPart, type ThreadPosition } from '../messenger.js';
+import {
+  DeliveryError,
+  type FollowUp,
+  type HealthReport,
+  type Messenger,
+  type PostedPart,
+  type RenderedMessage,
+  type RenderedPart,
+  type ThreadPosition,
+} from '../messenger.js';
 import { deliveryErrorForStatus, retryAfterToEpochMs } from '../http-errors.js';
-import { baseOptionsShape, comparable, graphemeLength, httpRequest, ImageUnavailable, linkPlacementSchema, shorten, sleep, type FetchedImage, type HttpResult } from './common.js';
+import {
+  baseOptionsShape,
+  comparable,
+  graphemeLength,
+  httpRequest,
+  ImageUnavailable,
+  linkPlacementSchema,
+  shorten,
+  sleep,
+  type FetchedImage,
+  type HttpResult,
+} from './common.js';
 import { SocialAccount } from './account.js';
 
 // Mastodon with plain fetch (the REST API is small, and this keeps full control of headers):
@@ -149,7 +169,12 @@ export class MastodonChannel extends SocialAccount<MastodonOptions> implements M
     if (part.length > limits.maxCharacters) {
       throw new DeliveryError('permanent', `a part is ${part.length} characters but ${this.base} allows ${limits.maxCharacters}; render again after prepare()`);
     }
-    const { uploaded, warning } = await this.withImage(part, { maxBytes: limits.imageSizeLimit }, (image, media) => this.upload(image, media, limits, signal), signal);
+    const { uploaded, warning } = await this.withImage(
+      part,
+      { maxBytes: limits.imageSizeLimit },
+      (image, media) => this.upload(image, media, limits, signal),
+      signal,
+    );
     const extra = (part.extra ?? {}) as { language?: string };
     const body = {
       status: part.text,
@@ -291,4 +316,3 @@ export class MastodonChannel extends SocialAccount<MastodonOptions> implements M
     return deliveryErrorForStatus(res.status, reason);
   }
 }
-

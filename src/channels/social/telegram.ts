@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import { DeliveryError, type FollowUp, type HealthReport, type Messenger, type PostedPart, type RenderedMessage, type RenderedPart, type ThreadPosition } from '../messenger.js';
+import {
+  DeliveryError,
+  type FollowUp,
+  type HealthReport,
+  type Messenger,
+  type PostedPart,
+  type RenderedMessage,
+  type RenderedPart,
+  type ThreadPosition,
+} from '../messenger.js';
 import { deliveryErrorForStatus } from '../http-errors.js';
 import { baseOptionsShape, httpRequest, linkPlacementSchema, shorten, type HttpResult } from './common.js';
 import { SocialAccount } from './account.js';
@@ -128,7 +137,12 @@ export class TelegramChannel extends SocialAccount<TelegramOptions> implements M
         warning = `image left out: ${e.message}`;
       }
     }
-    sent ??= await this.call<TelegramMessage>('sendMessage', { ...common, text: part.text, link_preview_options: { is_disabled: !this.options.linkPreview } }, doing, signal);
+    sent ??= await this.call<TelegramMessage>(
+      'sendMessage',
+      { ...common, text: part.text, link_preview_options: { is_disabled: !this.options.linkPreview } },
+      doing,
+      signal,
+    );
     return this.noted({ id: String(sent.message_id), url: messageUrl(sent) }, warning);
   }
 
@@ -138,7 +152,12 @@ export class TelegramChannel extends SocialAccount<TelegramOptions> implements M
 
   protected async inspect(signal?: AbortSignal): Promise<Omit<HealthReport, 'checkedAt'>> {
     const me = await this.call<{ id: number; username: string }>('getMe', {}, 'checking the bot token', signal);
-    const chat = await this.call<{ id: number; title?: string; username?: string; type: string }>('getChat', { chat_id: this.options.chatId }, 'looking up the chat', signal);
+    const chat = await this.call<{ id: number; title?: string; username?: string; type: string }>(
+      'getChat',
+      { chat_id: this.options.chatId },
+      'looking up the chat',
+      signal,
+    );
     const member = await this.call<{ status: string; can_post_messages?: boolean; can_send_messages?: boolean }>(
       'getChatMember',
       { chat_id: this.options.chatId, user_id: me.id },

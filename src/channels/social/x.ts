@@ -4,7 +4,16 @@ import twitterText from 'twitter-text';
 import { ApiPartialResponseError, ApiRequestError, ApiResponseError, TwitterApi, type ITwitterApiClientPlugin, type SendTweetV2Params } from 'twitter-api-v2';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import { DeliveryError, type FollowUp, type HealthReport, type Messenger, type PostedPart, type RenderedMessage, type RenderedPart, type ThreadPosition } from '../messenger.js';
+import {
+  DeliveryError,
+  type FollowUp,
+  type HealthReport,
+  type Messenger,
+  type PostedPart,
+  type RenderedMessage,
+  type RenderedPart,
+  type ThreadPosition,
+} from '../messenger.js';
 import { deliveryErrorForNetwork, errorText } from '../http-errors.js';
 import { isDeadlineError, withDeadline } from '../../net/deadline.js';
 import { baseOptionsShape, comparable, ImageUnavailable, linkPlacementSchema, shorten, type FetchedImage } from './common.js';
@@ -342,7 +351,10 @@ export function mapXError(err: unknown, mutating: boolean): DeliveryError {
   }
   if (err instanceof ApiRequestError) {
     const cause = err.requestError as (Error & { code?: string }) | undefined;
-    return deliveryErrorForNetwork({ name: cause?.name, message: errorText(cause ?? err), cause: { code: cause?.code, message: errorText(cause ?? err) } }, mutating);
+    return deliveryErrorForNetwork(
+      { name: cause?.name, message: errorText(cause ?? err), cause: { code: cause?.code, message: errorText(cause ?? err) } },
+      mutating,
+    );
   }
   // Our own deadline, or the library's timeout: the request may have reached X.
   if (isDeadlineError(err)) return deliveryErrorForNetwork(err, mutating);

@@ -8,6 +8,7 @@ export function formatStatus(report: AlertStatusReport): string {
   const { alert, counts, publication } = report;
   const state = report.complete ? 'complete' : publication.state === 'not-started' ? 'not started' : 'in progress';
   lines.push(`${alert.title}`, `${alert.id}  status: ${alert.status}  delivery: ${state}`);
+  for (const warning of report.warnings) lines.push(`WARNING: ${warning}`);
   lines.push('');
   lines.push(
     `${'channel'.padEnd(20)} ${['total', 'sent', 'failed', 'unknown', 'skipped', 'queued', 'sending', 'retrying'].map((h) => h.padStart(9)).join('')}`,
