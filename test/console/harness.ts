@@ -13,6 +13,7 @@ import { FakeImageHost } from '../fakes/image-host.js';
 import { startWorkers, type RunningWorkers, type StartWorkersOptions } from '../../workers/run.js';
 import type { Context } from '../../src/context.js';
 import type { Messenger } from '../../src/channels/messenger.js';
+import type { ProviderRegistry } from '../../src/channels/providers.js';
 import { smtpTransport, type MailTransport } from '../../src/channels/email/transport.js';
 
 // One listening Tocsin (real Fastify, real Redis, real SMTP server, real workers) plus a local
@@ -53,6 +54,10 @@ export interface HarnessOptions {
   mastodon?: boolean;
   /** Wraps the real SMTP transport the email worker uses (e.g. to hold one batch). */
   wrapTransport?: (transport: MailTransport) => MailTransport;
+  /** Social providers besides the built-in ones (a test's own provider). */
+  providers?: ProviderRegistry;
+  /** Extra environment for the accounts' credentials. */
+  env?: Record<string, string>;
 }
 
 export async function startHarness(name: string, options: HarnessOptions = {}): Promise<Harness> {
@@ -95,8 +100,8 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
       ...(consoleOverrides as Record<string, unknown> | undefined),
     },
     ...overrides,
-  });
-  const accounts = await createAccountChannels(ctx, { ...process.env, ...(mastodon ? { TOCSIN_TEST_MASTODON_TOKEN: mastodon.token } : {}) });
+  }, options.providers);
+  const accounts = await createAccountChannels(ctx, { ...process.env, ...options.env, ...(mastodon ? { TOCSIN_TEST_MASTODON_TOKEN: mastodon.token } : {}) });
   const app = await buildServer(ctx, { plugins: serverPlugins(accounts) });
   const baseUrl = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
   const workerOptions: StartWorkersOptions = options.wrapTransport ? { transport: options.wrapTransport(smtpTransport(ctx.config.email, smtp.url)) } : {};

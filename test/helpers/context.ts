@@ -4,13 +4,14 @@ import { loadConfig } from '../../src/config/load.js';
 import { createContext, type Context } from '../../src/context.js';
 import { createLogger } from '../../src/log.js';
 import type { Config } from '../../src/config/schema.js';
+import type { ProviderRegistry } from '../../src/channels/providers.js';
 
 export const testRedisUrl = (): string => inject('redisUrl');
 
 /** A unique key prefix per test context, on the suite's private Redis. */
 export const uniquePrefix = (name: string): string => `t-${name}-${randomBytes(4).toString('hex')}`;
 
-export function testConfig(name: string, overrides: Record<string, unknown> = {}): Config {
+export function testConfig(name: string, overrides: Record<string, unknown> = {}, providers?: ProviderRegistry): Config {
   const base = {
     redis: { url: testRedisUrl(), prefix: uniquePrefix(name) },
     log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
@@ -23,6 +24,7 @@ export function testConfig(name: string, overrides: Record<string, unknown> = {}
     path: '/dev/null',
     env: { TOCSIN_SECRET: 'test-secret-test-secret-test-secret-0123', TOCSIN_ADMIN_TOKEN: 'test-admin-token-0123456789' },
     overrides: deepMerge(base, overrides),
+    ...(providers ? { providers } : {}),
   });
 }
 
@@ -38,9 +40,9 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
   return out;
 }
 
-export async function testContext(name: string, overrides: Record<string, unknown> = {}): Promise<Context> {
-  const config = testConfig(name, overrides);
-  return createContext(config, { log: createLogger(config.log.level) });
+export async function testContext(name: string, overrides: Record<string, unknown> = {}, providers?: ProviderRegistry): Promise<Context> {
+  const config = testConfig(name, overrides, providers);
+  return createContext(config, { log: createLogger(config.log.level), ...(providers ? { providers } : {}) });
 }
 
 /** Deletes every key under the context's prefix (and only those). */
