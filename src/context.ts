@@ -12,6 +12,7 @@ import { loadSecret } from './store/secrets.js';
 import { resolveAdminToken } from './store/admin-token.js';
 import { HealthStore } from './store/health.js';
 import { AuditLog } from './store/audit.js';
+import { ActivityLog } from './store/activity.js';
 import { builtInProviders, type ProviderRegistry } from './channels/providers.js';
 
 /** Everything a process needs to talk to Tocsin's state, built once at start. */
@@ -30,6 +31,8 @@ export interface Context {
   health: HealthStore;
   /** Who did what to each alert, from the API, the CLI and the console alike. */
   audit: AuditLog;
+  /** Lifecycle events (published, subscribed, bounced...) for the status notifier. */
+  activity: ActivityLog;
   /** The social providers this process knows (src/channels/providers.ts). */
   providers: ProviderRegistry;
   /** True when TOCSIN_SECRET was not set and a secret was generated into Redis. */
@@ -62,6 +65,7 @@ export async function createContext(config: Config, options: { log?: Logger; pro
     secret,
     health: new HealthStore(redis, keys),
     audit: new AuditLog(redis, keys),
+    activity: new ActivityLog(redis, keys, config.events.maxActivity),
     providers: options.providers ?? builtInProviders,
     adminTokenGenerated: admin.generated,
     secretGenerated,

@@ -37,8 +37,6 @@ export const errors = {
   METRICS_DISABLED: createError('TOCSIN_ERR_METRICS_DISABLED', 'Metrics are turned off: set %s to a token and scrape with it as a bearer token', 404),
 } as const;
 
-export type ErrorCode = ReturnType<(typeof errors)[keyof typeof errors]>['code'];
-
 /** "countries.0: must be ISO 3166-1 alpha-2; title: Required" */
 export function formatZodIssues(issues: z.core.$ZodIssue[], root?: string): string {
   return issues

@@ -40,6 +40,7 @@ export function createAccountProcessor(ctx: Context, accounts: Map<string, Messe
       record: await threads.read(alertId, channel),
       begin: (index) => threads.begin(alertId, channel, ACCOUNT_TARGET, token, index),
       save: (index, part) => threads.record(alertId, channel, ACCOUNT_TARGET, token, index, part),
+      clear: (index) => threads.clear(alertId, channel, ACCOUNT_TARGET, token, index),
       lease,
       idempotencyKey: (index) => `tocsin-${alertId}-${channel}${index > 0 ? `-${index}` : ''}`,
     });

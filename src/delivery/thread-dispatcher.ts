@@ -19,6 +19,8 @@ export interface ThreadRun {
   /** Fenced ledger writes: false when this attempt lost the delivery to another. */
   begin(index: number): Promise<boolean>;
   save(index: number, part: PostedPart): Promise<boolean>;
+  /** The part surely did not reach the provider (refused, or looked up and absent): forget it was in flight. */
+  clear(index: number): Promise<boolean>;
   lease: { valid(): boolean; readonly signal: AbortSignal };
   /** A follow-up replies to the original thread: its first and last posted parts. */
   anchor?: { root: PostedPart; last: PostedPart };
@@ -64,8 +66,10 @@ export async function dispatchThread(messenger: Messenger, message: RenderedMess
         return { kind: 'unknown', reason: `${which} may have been made before its answer was lost, and ${how}${rest}`, posted };
       }
       // Surely absent after a timeout in this attempt: back off before posting it again.
-      if (accepted === null && why === 'lost')
+      if (accepted === null && why === 'lost') {
+        await run.clear(index);
         return { kind: 'retry', reason: `the provider has no part ${index + 1} after a lost answer`, rateLimited: false, posted };
+      }
     }
     if (!accepted) {
       if (!(await run.begin(index))) return lost('another attempt holds this delivery');
@@ -80,6 +84,8 @@ export async function dispatchThread(messenger: Messenger, message: RenderedMess
           why = e.options.code === 'duplicate' ? 'duplicate' : 'lost';
           continue;
         }
+        // Refused, or never sent: the next attempt posts this part without looking it up first.
+        await run.clear(index);
         if (e.kind === 'permanent') return { kind: 'failed', reason: `${e.message}${where()}`, posted };
         return { kind: 'retry', reason: `${e.message}${where()}`, retryAt: e.options.retryAt, rateLimited: e.kind === 'rate-limited', posted };
       }

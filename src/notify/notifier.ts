@@ -4,6 +4,7 @@ import type { Context } from '../context.js';
 import { alertStatus } from '../publish/status.js';
 import { channelFailingNotice, alertPublishedNotice, type Notice } from './payload.js';
 import { resolveTargets, sendNotice, type NotifyTarget } from './send.js';
+import { parseActivity, type ActivityEvent } from '../store/activity.js';
 
 // Status webhooks. Every worker process runs this loop; a Redis consumer group on the activity
 // stream hands each entry to exactly one of them. An entry is acknowledged once every target
@@ -12,14 +13,6 @@ import { resolveTargets, sendNotice, type NotifyTarget } from './send.js';
 
 export const NOTIFY_GROUP = 'notify';
 const PROGRESS_TTL_S = 7 * 24 * 3600;
-
-// KEYS: failing flags, activity. ARGV: channel, failures, maxlen.
-// Only the process that sets the flag queues the notice, so a streak is announced once.
-const FAILING_LUA = `
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'type', 'channel-failing', 'channel', ARGV[1], 'failures', ARGV[2])
-return 1
-`;
 
 export interface StatusNotifier {
   stop(): Promise<void>;
@@ -70,7 +63,7 @@ export function startStatusNotifier(ctx: Context, options: NotifierOptions = {})
     const [health, flagged] = await Promise.all([ctx.health.all(), ctx.redis.hgetall(ctx.keys.notifyFailing())]);
     for (const [channel, h] of Object.entries(health)) {
       if (h.consecutiveFailures >= config.failingAfter && !(channel in flagged)) {
-        await ctx.redis.eval(FAILING_LUA, 2, ctx.keys.notifyFailing(), stream, channel, String(h.consecutiveFailures), '10000');
+        await ctx.activity.announceFailing(channel, h.consecutiveFailures);
       } else if (h.consecutiveFailures < config.failingAfter && channel in flagged) {
         // Recovered (a delivery went through): the next streak is announced again.
         await ctx.redis.hdel(ctx.keys.notifyFailing(), channel);
@@ -78,17 +71,17 @@ export function startStatusNotifier(ctx: Context, options: NotifierOptions = {})
     }
   };
 
-  const noticeFor = async (id: string, fields: Record<string, string>): Promise<Notice | null> => {
-    if (fields.type === 'published' && fields.alert) {
-      const report = await alertStatus(ctx, fields.alert, 1).catch(() => null);
+  const noticeFor = async (id: string, event: ActivityEvent | null): Promise<Notice | null> => {
+    if (event?.type === 'published') {
+      const report = await alertStatus(ctx, event.alert, 1).catch(() => null);
       return report ? alertPublishedNotice(id, report, ctx.config.http.publicUrl) : null;
     }
-    if (fields.type === 'channel-failing' && fields.channel) {
-      const health = await ctx.health.get(fields.channel);
+    if (event?.type === 'channel-failing') {
+      const health = await ctx.health.get(event.channel);
       return channelFailingNotice(
         id,
-        fields.channel,
-        { ...health, consecutiveFailures: Math.max(health.consecutiveFailures, Number(fields.failures) || 0) },
+        event.channel,
+        { ...health, consecutiveFailures: Math.max(health.consecutiveFailures, event.failures) },
         config.failingAfter,
       );
     }
@@ -96,9 +89,7 @@ export function startStatusNotifier(ctx: Context, options: NotifierOptions = {})
   };
 
   const handle = async (id: string, flat: string[] | null) => {
-    const fields: Record<string, string> = {};
-    for (let i = 0; flat && i < flat.length; i += 2) fields[flat[i]] = flat[i + 1];
-    const notice = await noticeFor(id, fields);
+    const notice = await noticeFor(id, parseActivity(flat));
     const wanted: NotifyTarget[] = notice ? targets.filter((t) => t.events.includes(notice.type)) : [];
     if (!notice || wanted.length === 0) {
       await ctx.redis.xack(stream, NOTIFY_GROUP, id);

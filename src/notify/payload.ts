@@ -115,5 +115,3 @@ export function slackMessage(notice: Notice): { text: string } {
   const error = notice.lastError ? `\nLast error: ${slackEscape(notice.lastError.slice(0, 500))}` : '';
   return { text: `Channel failing: *${slackEscape(notice.channel)}* has failed its last ${notice.consecutiveFailures} deliveries.${error}` };
 }
-
-export const noticeEvent = (notice: Notice): NotifyEvent => notice.type;

@@ -28,6 +28,6 @@ export async function publishAlert(ctx: Context, idOrSlug: string, actor = 'cli'
     throw errors.ALERT_NOT_PUBLISHABLE(alert.slug, previous ?? 'missing');
   }
   await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));
-  await ctx.redis.xadd(ctx.keys.activity(), 'MAXLEN', '~', '10000', '*', 'type', 'publish-requested', 'alert', alert.id, 'actor', actor);
+  await ctx.activity.append({ type: 'publish-requested', alert: alert.id, actor });
   return { outcome: 'queued', alert: { ...alert, status: 'publishing' } };
 }

@@ -27,7 +27,7 @@ export async function retryFailed(ctx: Context, alertIdOrSlug: string, channel?:
   }
   if (result.jobs > 0) {
     await ctx.publications.reopenIfNeeded(alert.id);
-    await ctx.redis.xadd(ctx.keys.activity(), 'MAXLEN', '~', '10000', '*', 'type', 'retry', 'alert', alert.id, 'requeued', JSON.stringify(result.requeued));
+    await ctx.activity.append({ type: 'retry', alert: alert.id, requeued: result.requeued });
   }
   return result;
 }

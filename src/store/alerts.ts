@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Alert, AlertStatus } from '../domain/alert.js';
 import type { ValidAlertInput } from '../domain/parse.js';
 import type { Keys } from './keys.js';
+import { defineLua } from './lua.js';
 import { errors } from '../errors.js';
 
 const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -63,13 +64,10 @@ export class AlertStore {
       createdAt: current.createdAt,
       ...(current.createdBy ? { createdBy: current.createdBy } : {}),
     };
-    const [result, status] = (await this.redis.eval(
-      UPDATE_DRAFT_LUA,
-      1,
-      this.keys.alert(current.id),
-      JSON.stringify(stored),
-      new Date().toISOString(),
-      expected,
+    const [result, status] = (await updateDraftScript.run(
+      this.redis,
+      [this.keys.alert(current.id)],
+      [JSON.stringify(stored), new Date().toISOString(), expected],
     )) as ['ok' | 'missing' | 'status' | 'conflict', string];
     return { result, status };
   }
@@ -85,14 +83,17 @@ export class AlertStore {
     extra: Record<string, string> = {},
   ): Promise<{ changed: boolean; previous: AlertStatus | null }> {
     const fields = Object.entries({ ...extra, updatedAt: new Date().toISOString() }).flat();
-    const previous = (await this.redis.eval(TRANSITION_LUA, 1, this.keys.alert(id), to, String(from.length), ...from, ...fields)) as [number, string | null];
+    const previous = (await transitionScript.run(this.redis, [this.keys.alert(id)], [to, from.length, ...from, ...fields])) as [number, string | null];
     return { changed: previous[0] === 1, previous: previous[1] as AlertStatus | null };
   }
 }
 
 // KEYS[1] alert hash. ARGV: doc JSON, now, expected updatedAt ('' = any).
 // Only drafts and approved alerts change; an approved alert goes back to draft (approve again).
-const UPDATE_DRAFT_LUA = `
+const updateDraftScript = defineLua(
+  'alert_update_draft',
+  1,
+  `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
 if status ~= 'draft' and status ~= 'approved' then return {'status', status} end
@@ -100,10 +101,14 @@ if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'updatedAt') ~= ARGV[3] then re
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'status', 'draft', 'updatedAt', ARGV[2])
 redis.call('HDEL', KEYS[1], 'approvedBy', 'approvedAt')
 return {'ok', status}
-`;
+`,
+);
 
 // KEYS[1] alert hash; ARGV: to, nFrom, from..., field, value, ...
-const TRANSITION_LUA = `
+const transitionScript = defineLua(
+  'alert_transition',
+  1,
+  `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {0, false} end
 local n = tonumber(ARGV[2])
@@ -115,7 +120,8 @@ for i = 3, 2 + n do
   end
 end
 return {0, status}
-`;
+`,
+);
 
 function decode(row: Record<string, string> | null): Alert | null {
   if (!row || !row.doc) return null;

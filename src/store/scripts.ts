@@ -3,5 +3,10 @@
 import './ledger.js';
 import './thread-parts.js';
 import './publications.js';
+import './activity.js';
+import './subscribers.js';
+import './alerts.js';
+import '../subscriptions/pending.js';
+import '../subscriptions/rate-limit.js';
 
 export { registerScripts } from './lua.js';

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
+import { defineLua, type RedisClient } from './lua.js';
 import { matchesPreferences, type Alert } from '../domain/alert.js';
 import { normaliseEmail, type MinLevel, type Subscriber, type SubscriberStatus } from '../domain/subscriber.js';
 
@@ -20,31 +20,21 @@ const FIELD = {
   formVersion: 'v',
 } as const;
 
-// KEYS: seq, by-email. ARGV: normalised email, record prefix, field, value...
-const CREATE_LUA = `
-local existing = redis.call('HGET', KEYS[2], ARGV[1])
-if existing then return {tonumber(existing), 0} end
-local id = redis.call('INCR', KEYS[1])
-local fields = {}
-for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
-redis.call('HSET', ARGV[2] .. id, unpack(fields))
-redis.call('HSET', KEYS[2], ARGV[1], id)
-return {id, 1}
-`;
+// KEYS: record. ARGV: field, value... Writes a record only where none is (repairs an address whose
+// index entry was written by a create that stopped before its record).
+const createRecordScript = defineLua(
+  'subscriber_create_record',
+  1,
+  `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`,
+);
 
-// ARGV: record key prefix, first id, last id. Returns the preference fields of every record in the
-// range, flat (status, countries, min level; '' when absent): one command per page instead of one
-// per record, so a fan-out makes little garbage in the worker (bench/README.md).
-const PREFERENCES_LUA = `
-local out = {}
-for id = tonumber(ARGV[2]), tonumber(ARGV[3]) do
-  local row = redis.call('HMGET', ARGV[1] .. id, 's', 'c', 'l')
-  out[#out + 1] = row[1] or ''
-  out[#out + 1] = row[2] or ''
-  out[#out + 1] = row[3] or ''
-end
-return out
-`;
+// Each subscriber's keys are on their own (a Redis Cluster spreads them over slots), so nothing
+// here is a script over several keys: reads are pipelined one command per record, and creating
+// claims the address in its index bucket first (HSETNX), then writes the record.
 
 export type NewSubscriber = Omit<Subscriber, 'id' | 'createdAt'> & { createdAt?: number };
 
@@ -88,7 +78,7 @@ export interface Recipient {
 
 export class SubscriberStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 
@@ -100,16 +90,20 @@ export class SubscriberStore {
     if (record[FIELD.language] === 'en') delete record[FIELD.language];
     if (record[FIELD.minLevel] === 'all') delete record[FIELD.minLevel];
     const email = normaliseEmail(sub.email);
-    const [id, created] = (await this.redis.eval(
-      CREATE_LUA,
-      2,
-      this.keys.subscriberSeq(),
-      this.keys.subscriberByEmail(email),
-      email,
-      this.keys.subscriber(0).slice(0, -1),
-      ...Object.entries(record).flat(),
-    )) as [number, number];
-    return { id, created: created === 1 };
+    const index = this.keys.subscriberByEmail(email);
+    const fields = Object.entries(record).flat();
+    const existing = await this.redis.hget(index, email);
+    if (existing) {
+      await createRecordScript.run(this.redis, [this.keys.subscriber(Number(existing))], fields);
+      return { id: Number(existing), created: false };
+    }
+    const id = await this.redis.incr(this.keys.subscriberSeq());
+    if ((await this.redis.hsetnx(index, email, id)) === 0) {
+      // Someone created the same address meanwhile: theirs stands (this id stays unused).
+      return { id: Number(await this.redis.hget(index, email)), created: false };
+    }
+    await createRecordScript.run(this.redis, [this.keys.subscriber(id)], fields);
+    return { id, created: true };
   }
 
   async update(id: number, changes: Partial<Omit<Subscriber, 'id' | 'email'>>): Promise<void> {
@@ -141,12 +135,10 @@ export class SubscriberStore {
     const pageSize = options.pageSize ?? 1000;
     const last = await this.lastId();
     for (let start = options.fromId ?? 1; start <= last; start += pageSize) {
-      const pipeline = this.redis.pipeline();
       const end = Math.min(last, start + pageSize - 1);
-      for (let id = start; id <= end; id++) pipeline.hgetall(this.keys.subscriber(id));
-      const rows = (await pipeline.exec()) ?? [];
+      const rows = await Promise.all(Array.from({ length: end - start + 1 }, (_, i) => this.redis.hgetall(this.keys.subscriber(start + i))));
       for (let i = 0; i < rows.length; i++) {
-        const sub = decode(start + i, rows[i][1] as Record<string, string>);
+        const sub = decode(start + i, rows[i]);
         if (sub) yield sub;
       }
     }
@@ -169,9 +161,11 @@ export class SubscriberStore {
       const start = examined + 1;
       // No bigger than the batch: rows read past the batch's last id would be read again next time.
       const end = Math.min(last, examined + Math.min(pageSize, limit));
-      const flat = (await this.redis.eval(PREFERENCES_LUA, 0, this.keys.subscriber(0).slice(0, -1), start, end)) as string[];
+      const rows = await Promise.all(
+        Array.from({ length: end - start + 1 }, (_, i) => this.redis.hmget(this.keys.subscriber(start + i), FIELD.status, FIELD.countries, FIELD.minLevel)),
+      );
       for (let i = 0; i <= end - start; i++) {
-        const [status, countries, minLevel] = [flat[3 * i], flat[3 * i + 1], flat[3 * i + 2]];
+        const [status, countries, minLevel] = rows[i].map((v) => v ?? '');
         const id = start + i;
         if (
           status === 'confirmed' &&
@@ -189,12 +183,10 @@ export class SubscriberStore {
 
   /** Addresses and state needed to send to these ids right now; anyone not confirmed is left out. */
   async recipients(ids: number[]): Promise<Map<number, Recipient>> {
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hmget(this.keys.subscriber(id), FIELD.email, FIELD.status, FIELD.language);
-    const rows = (await pipeline.exec()) ?? [];
+    const rows = await Promise.all(ids.map((id) => this.redis.hmget(this.keys.subscriber(id), FIELD.email, FIELD.status, FIELD.language)));
     const out = new Map<number, Recipient>();
-    rows.forEach(([, row], i) => {
-      const [email, status, language] = row as Array<string | null>;
+    rows.forEach((row, i) => {
+      const [email, status, language] = row;
       if (email && status === 'confirmed') out.set(ids[i], { id: ids[i], email, language: language ?? 'en' });
     });
     return out;

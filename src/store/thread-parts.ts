@@ -38,6 +38,21 @@ return 1
 `,
 );
 
+// KEYS: ledger, parts. ARGV: target, token, index
+const clearScript = defineLua(
+  'thread_clear_inflight',
+  2,
+  `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local e = cjson.decode(raw)
+if e.s ~= 'sending' or e.o ~= ARGV[2] then return 0 end
+local inflight = redis.call('HGET', KEYS[2], 'inflight')
+if inflight and cjson.decode(inflight).i == tonumber(ARGV[3]) then redis.call('HDEL', KEYS[2], 'inflight') end
+return 1
+`,
+);
+
 export interface ThreadRecord {
   /** Parts the provider accepted, in order (0..k-1). */
   posted: PostedPart[];
@@ -63,6 +78,12 @@ export class ThreadParts {
   async begin(deliveryId: string, channel: string, target: string, token: string, index: number): Promise<boolean> {
     const k = this.keys;
     return (await beginScript.run(this.redis, [k.ledger(deliveryId, channel), k.threadParts(deliveryId, channel)], [target, token, index, Date.now()])) === 1;
+  }
+
+  /** Part `index` surely did not reach the provider. False: the token no longer holds the delivery. */
+  async clear(deliveryId: string, channel: string, target: string, token: string, index: number): Promise<boolean> {
+    const k = this.keys;
+    return (await clearScript.run(this.redis, [k.ledger(deliveryId, channel), k.threadParts(deliveryId, channel)], [target, token, index])) === 1;
   }
 
   /** Records part `index` as accepted by the provider. False: the token no longer holds the delivery. */

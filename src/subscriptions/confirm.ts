@@ -35,11 +35,7 @@ export async function confirmSubscription(ctx: Context, id: number, generation: 
   await ctx.subscribers.update(id, changes);
   // A fresh, confirmed opt-in is the one thing that lifts an earlier unsubscribe or bounce.
   await unsuppress(ctx, before.email);
-  await ctx.redis
-    .multi()
-    .zrem(ctx.keys.pendingExpiry(), String(id))
-    .del(ctx.keys.subscriberBounces(id))
-    .xadd(ctx.keys.activity(), 'MAXLEN', '~', '10000', '*', 'type', 'subscribed', 'subscriber', String(id), 'via', request.source)
-    .exec();
+  await ctx.redis.multi().zrem(ctx.keys.pendingExpiry(), String(id)).del(ctx.keys.subscriberBounces(id)).exec();
+  await ctx.activity.append({ type: 'subscribed', subscriber: id, via: request.source });
   return { subscriber: { ...before, ...changes }, wasConfirmed: before.status === 'confirmed' };
 }

@@ -32,12 +32,10 @@ export async function eraseSubscriber(ctx: Context, email: string): Promise<Eras
     .hdel(ctx.keys.subscriberByEmail(norm), norm)
     .del(ctx.keys.rateLimit('addr', addressHash(ctx.secret, 'rate-address', norm)), ctx.keys.confirmationSent(addressHash(ctx.secret, 'confirm-window', norm)));
   if (id) {
-    multi
-      .del(ctx.keys.subscriber(id), ctx.keys.subscriptionPending(id), ctx.keys.subscriberBounces(id))
-      .zrem(ctx.keys.pendingExpiry(), String(id))
-      .xadd(ctx.keys.activity(), 'MAXLEN', '~', '10000', '*', 'type', 'erased', 'subscriber', String(id));
+    multi.del(ctx.keys.subscriber(id), ctx.keys.subscriptionPending(id), ctx.keys.subscriberBounces(id)).zrem(ctx.keys.pendingExpiry(), String(id));
   }
   await multi.exec();
+  if (id) await ctx.activity.append({ type: 'erased', subscriber: id });
   const scrubbed = await scrubAddress(ctx, norm, id);
   ctx.log.info({ subscriber: id ?? null, scrubbed }, 'subscriber erased');
   return { found: id !== null, scrubbed };

@@ -13,11 +13,7 @@ export async function unsubscribe(ctx: Context, subscriberId: number, via: strin
   if (!sub || (sub.status !== 'confirmed' && sub.status !== 'pending')) return null;
   await ctx.subscribers.update(subscriberId, { status: 'unsubscribed' });
   await suppress(ctx, sub.email);
-  await ctx.redis
-    .multi()
-    .del(ctx.keys.subscriptionPending(subscriberId))
-    .zrem(ctx.keys.pendingExpiry(), String(subscriberId))
-    .xadd(ctx.keys.activity(), 'MAXLEN', '~', '10000', '*', 'type', 'unsubscribed', 'subscriber', String(subscriberId), 'via', via)
-    .exec();
+  await ctx.redis.multi().del(ctx.keys.subscriptionPending(subscriberId)).zrem(ctx.keys.pendingExpiry(), String(subscriberId)).exec();
+  await ctx.activity.append({ type: 'unsubscribed', subscriber: subscriberId, via });
   return sub;
 }

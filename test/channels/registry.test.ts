@@ -79,7 +79,9 @@ describe('a provider added through the registry alone', () => {
 
   it('is refused by the built-in registry and accepted by one that has it', () => {
     const social = [{ id: 'coop', provider: 'pigeon', baseUrl: 'http://127.0.0.1:1' }];
-    expect(() => loadConfig({ path: '/dev/null', env: {}, overrides: { social } })).toThrow(/social\.0\.provider: must be one of x, mastodon, bluesky, facebook, telegram$/);
+    expect(() => loadConfig({ path: '/dev/null', env: {}, overrides: { social } })).toThrow(
+      /social\.0\.provider: must be one of x, mastodon, bluesky, facebook, telegram$/,
+    );
     const config = loadConfig({ path: '/dev/null', env: {}, overrides: { social }, providers: builtInProviders.with(pigeon) });
     expect(config.social[0].provider).toBe('pigeon');
   });

@@ -85,22 +85,26 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
         },
       ]
     : [];
-  const ctx = await testContext(name, {
-    email: { smtpUrl: smtp.url, batchSize: 10 },
-    webhooks: [{ id: 'partners', url: `${receiverUrl}/hook` }],
-    social,
-    console: {
-      uploadsDir,
-      tokens: [
-        { env: 'TOCSIN_VIEWER_TOKEN', role: 'viewer' },
-        { env: 'TOCSIN_EDITOR_TOKEN', role: 'editor' },
-        { env: 'TOCSIN_PUBLISHER_TOKEN', role: 'publisher' },
-        { env: 'TOCSIN_SECOND_TOKEN', role: 'publisher', name: 'Second Person' },
-      ],
-      ...(consoleOverrides as Record<string, unknown> | undefined),
+  const ctx = await testContext(
+    name,
+    {
+      email: { smtpUrl: smtp.url, batchSize: 10 },
+      webhooks: [{ id: 'partners', url: `${receiverUrl}/hook` }],
+      social,
+      console: {
+        uploadsDir,
+        tokens: [
+          { env: 'TOCSIN_VIEWER_TOKEN', role: 'viewer' },
+          { env: 'TOCSIN_EDITOR_TOKEN', role: 'editor' },
+          { env: 'TOCSIN_PUBLISHER_TOKEN', role: 'publisher' },
+          { env: 'TOCSIN_SECOND_TOKEN', role: 'publisher', name: 'Second Person' },
+        ],
+        ...(consoleOverrides as Record<string, unknown> | undefined),
+      },
+      ...overrides,
     },
-    ...overrides,
-  }, options.providers);
+    options.providers,
+  );
   const accounts = await createAccountChannels(ctx, { ...process.env, ...options.env, ...(mastodon ? { TOCSIN_TEST_MASTODON_TOKEN: mastodon.token } : {}) });
   const app = await buildServer(ctx, { plugins: serverPlugins(accounts) });
   const baseUrl = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');

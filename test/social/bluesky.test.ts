@@ -151,7 +151,7 @@ describe('Bluesky adapter against a fake PDS', () => {
 
   it('a timeout after the PDS stored the post: a retry; the resend finds the record at its key instead of duplicating', async () => {
     fake.createScript.on(1, { hangAfterStore: true });
-    const b = channel({ timeoutMs: 300 });
+    const b = channel({ timeoutMs: 1000 });
     const message = b.render(shortAlert());
     const lost = expectKind(await deliver(b, message), 'retry');
     expect(lost.rateLimited).toBe(false);

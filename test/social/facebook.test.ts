@@ -138,7 +138,7 @@ describe('Facebook Page adapter against a fake Graph API', () => {
 
   it('a timeout after Facebook stored the post: the post is found on the Page and recorded, never posted again', async () => {
     fake.postScript.on(1, { hangAfterStore: true });
-    const fb = channel({ timeoutMs: 300 });
+    const fb = channel({ timeoutMs: 1000 });
     const message = fb.render(shortAlert());
     const result = expectKind(await deliver(fb, message), 'sent');
     expect(fake.posts).toHaveLength(1);

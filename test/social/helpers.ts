@@ -117,6 +117,10 @@ export async function deliver(
       thread.inflight = undefined;
       return true;
     },
+    clear: async (index) => {
+      if (thread.inflight === index) thread.inflight = undefined;
+      return true;
+    },
     lease: { valid: () => true, signal: new AbortController().signal },
     idempotencyKey: (index) => `${options.key ?? 'tocsin-TEST-channel'}${index > 0 ? `-${index}` : ''}`,
     ...(options.anchor ? { anchor: options.anchor } : {}),

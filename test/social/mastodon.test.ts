@@ -134,7 +134,7 @@ describe('Mastodon adapter against a fake instance', () => {
 
   it('a timeout after the instance stored the post: a retry, and the resend is deduplicated by the idempotency key', async () => {
     fake.statusScript.on(1, { hangAfterStore: true });
-    const m = channel({ timeoutMs: 300 });
+    const m = channel({ timeoutMs: 1000 });
     const message = m.render(shortAlert());
     const lost = expectKind(await deliver(m, message, undefined, { key: 'tocsin-A2-masto' }), 'retry');
     expect(lost.rateLimited).toBe(false);

@@ -174,7 +174,8 @@ describe('X adapter against a fake X API', () => {
 
   it('a timeout after X stored the post: the post is looked up and recorded, never posted again', async () => {
     fake.tweetScript.on(1, { hangAfterStore: true });
-    const x = channel({ timeoutMs: 300 });
+    // Short enough to give up on the hung request soon, long enough for every other answer on a loaded machine.
+    const x = channel({ timeoutMs: 1000 });
     const message = x.render(shortAlert());
     const result = expectKind(await deliver(x, message), 'sent');
     expect(fake.tweets).toHaveLength(1);
@@ -186,7 +187,7 @@ describe('X adapter against a fake X API', () => {
   it('a reply whose answer was lost mid-thread is found, and the thread goes on from it', async () => {
     const message = channel().render(exampleAlert());
     fake.tweetScript.on(2, { hangAfterStore: true });
-    const result = expectKind(await deliver(channel({ timeoutMs: 300 }), message), 'sent');
+    const result = expectKind(await deliver(channel({ timeoutMs: 1000 }), message), 'sent');
     expect(fake.tweets.map((t) => t.sentText)).toEqual(message.parts.map((p) => p.text));
     expectChained();
     expect(result.posted[1].id).toBe(fake.tweets[1].id);
@@ -223,7 +224,7 @@ describe('X adapter against a fake X API', () => {
     fake.tweetScript.on(2, { status: 403, body: DUPLICATE });
     const result = expectKind(await deliver(x, message), 'unknown');
     expect(result.reason).toMatch(new RegExp(`refused part 2 of ${message.parts.length} as a duplicate, but it was not found`));
-    expect(result.reason).toMatch(/were not posted/);
+    expect(result.reason).toMatch(new RegExp(`part ${message.parts.length} (was|were) not posted|parts 3 to ${message.parts.length} were not posted`));
     expect(result.posted).toHaveLength(1);
     expect(fake.tweets).toHaveLength(1);
   });

@@ -28,11 +28,8 @@ export async function recordBounce(ctx: Context, event: BounceEvent, via: string
   // A complaint outranks a bounce; neither is ever mailed again.
   if (sub && sub.status !== 'complained' && sub.status !== status) await ctx.subscribers.update(id, { status });
   await suppress(ctx, email.data);
-  await ctx.redis
-    .multi()
-    .del(ctx.keys.subscriptionPending(id))
-    .xadd(ctx.keys.activity(), 'MAXLEN', '~', '10000', '*', 'type', status, 'subscriber', String(id), 'via', via, 'kind', event.kind)
-    .exec();
+  await ctx.redis.del(ctx.keys.subscriptionPending(id));
+  await ctx.activity.append({ type: status, subscriber: id, via, kind: event.kind });
   return 'suppressed';
 }
 
