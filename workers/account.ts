@@ -47,7 +47,14 @@ export function createAccountProcessor(ctx: Context, adapter: AccountChannel, ge
       await ctx.publications.finishIfComplete(alertId);
       return outcome.state;
     };
-    const sentOutcome = () => ({ state: 'sent' as const, providerId: posted[0]?.id, url: posted[0]?.url });
+    // A part sent with a warning (the image was left out) keeps it as the entry's reason.
+    const warnings = () => [...new Set(posted.map((p) => p.ref?.warning).filter((w): w is string => Boolean(w)))];
+    const sentOutcome = () => ({
+      state: 'sent' as const,
+      providerId: posted[0]?.id,
+      url: posted[0]?.url,
+      ...(warnings().length ? { error: warnings().join('; ') } : {}),
+    });
 
     // An earlier run of this job died mid-send (safeToResend adapters only reach here): record a
     // part the provider already has, and finish only if that completes the thread.

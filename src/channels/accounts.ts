@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import type { AccountChannel } from './types.js';
 import { buildAccountChannels } from './registry.js';
 import { RedisTokenStore } from '../store/social-tokens.js';
+import { GuardedFetcher } from '../net/guarded-fetch.js';
 
 /**
  * Every configured account, ready to render: social providers registered with a Redis token
@@ -11,7 +12,8 @@ import { RedisTokenStore } from '../store/social-tokens.js';
 export async function createAccountChannels(ctx: Context, env: NodeJS.ProcessEnv = process.env): Promise<Map<string, AccountChannel>> {
   // Loaded here, not at start-up: the provider clients are large and most commands never post.
   const { registerSocialProviders, isPreparable } = await import('./social/index.js');
-  registerSocialProviders({ tokenStore: new RedisTokenStore(ctx.redis, ctx.keys) });
+  // Lead images are fetched only through the guarded fetcher, set up from the config file alone.
+  registerSocialProviders({ tokenStore: new RedisTokenStore(ctx.redis, ctx.keys), fetcher: new GuardedFetcher(ctx.config.fetch), log: ctx.log });
   const accounts = buildAccountChannels(ctx.config, env);
   await Promise.all(
     [...accounts.values()].map((channel) =>

@@ -12,6 +12,7 @@ import {
   shortAlert,
   sleep,
   socialAccount,
+  testDeps,
 } from './helpers.js';
 
 const TID = /^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/;
@@ -41,6 +42,7 @@ describe('Bluesky adapter against a fake PDS', () => {
         options: { timeoutMs: 2000, ...options },
       }),
       { BSKY_HANDLE: BSKY_HANDLE, BSKY_APP_PASSWORD: password },
+      testDeps(),
     );
 
   it('makes valid TIDs', () => {

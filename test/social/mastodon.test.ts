@@ -12,6 +12,7 @@ import {
   shortAlert,
   sleep,
   socialAccount,
+  testDeps,
 } from './helpers.js';
 
 describe('Mastodon adapter against a fake instance', () => {
@@ -39,6 +40,7 @@ describe('Mastodon adapter against a fake instance', () => {
         options: { timeoutMs: 2000, ...options },
       }),
       { MASTODON_TOKEN: token },
+      testDeps(),
     );
 
   it('counts like Mastodon: every URL is 23, a remote mention only its local part, graphemes', () => {

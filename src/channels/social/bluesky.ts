@@ -19,6 +19,7 @@ import {
   composeAlert,
   Credentials,
   epochSecondsToMs,
+  defaultFetcher,
   fetchImage,
   imageProblem,
   ImageUnavailable,
@@ -31,6 +32,7 @@ import {
 } from './common.js';
 import { markdownToText } from '../../render/markdown.js';
 import { splitThread } from './thread.js';
+import type { SocialDeps } from './tokens.js';
 
 // Bluesky through @atproto/api 0.19 (the last line whose engines allow Node 20; 0.20+ wants 22).
 // Login with com.atproto.server.createSession (handle or DID + an app password); the session is
@@ -107,7 +109,11 @@ export class BlueskyChannel implements AccountChannel {
   private agent?: AtpAgent;
   private loggingIn?: Promise<AtpAgent>;
 
-  constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv) {
+  constructor(
+    account: SocialAccountConfig,
+    env: NodeJS.ProcessEnv,
+    private readonly deps: SocialDeps = {},
+  ) {
     this.id = account.id;
     this.options = parseAccountOptions(account, blueskyOptionsSchema);
     this.credentials = new Credentials(account, env);
@@ -167,7 +173,7 @@ export class BlueskyChannel implements AccountChannel {
           embed = await this.imageEmbed(agent, part.media, context.signal);
         } catch (err) {
           if (!(err instanceof ImageUnavailable)) throw err;
-          warning = imageProblem(err, this.options.imageRequired);
+          warning = imageProblem(err, this.options.imageRequired, { channel: this.id, log: this.deps.log });
         }
       }
       if (!embed && extra.card) embed = { $type: 'app.bsky.embed.external', external: extra.card };
@@ -267,7 +273,7 @@ export class BlueskyChannel implements AccountChannel {
   }
 
   private async imageEmbed(agent: AtpAgent, media: { url: string; alt: string }, signal?: AbortSignal): Promise<Record<string, unknown>> {
-    const image = await fetchImage(media.url, {
+    const image = await fetchImage(this.deps.fetcher ?? defaultFetcher(), media.url, {
       maxBytes: BLUESKY_MAX_IMAGE_BYTES,
       timeoutMs: this.options.timeoutMs,
       signal,
@@ -342,6 +348,6 @@ export function mapBlueskyError(err: unknown, mutating: boolean): DeliveryError 
   return new DeliveryError('transient', (err as Error)?.message ?? String(err));
 }
 
-export function createBlueskyChannel(account: SocialAccountConfig, env: NodeJS.ProcessEnv): BlueskyChannel {
-  return new BlueskyChannel(account, env);
+export function createBlueskyChannel(account: SocialAccountConfig, env: NodeJS.ProcessEnv, deps?: SocialDeps): BlueskyChannel {
+  return new BlueskyChannel(account, env, deps);
 }

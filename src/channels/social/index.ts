@@ -12,8 +12,8 @@ import { XChannel } from './x.js';
 
 export function registerSocialProviders(deps: SocialDeps = {}): void {
   SOCIAL_FACTORIES.x = (account, env) => new XChannel(account, env, deps);
-  SOCIAL_FACTORIES.mastodon = (account, env) => new MastodonChannel(account, env);
-  SOCIAL_FACTORIES.bluesky = (account, env) => new BlueskyChannel(account, env);
+  SOCIAL_FACTORIES.mastodon = (account, env) => new MastodonChannel(account, env, deps);
+  SOCIAL_FACTORIES.bluesky = (account, env) => new BlueskyChannel(account, env, deps);
   SOCIAL_FACTORIES.facebook = (account, env) => new FacebookChannel(account, env);
   SOCIAL_FACTORIES.telegram = (account, env) => new TelegramChannel(account, env);
 }

@@ -18,6 +18,7 @@ import {
   comparable,
   composeAlert,
   Credentials,
+  defaultFetcher,
   fetchImage,
   graphemeLength,
   httpRequest,
@@ -32,6 +33,7 @@ import {
   type HttpResult,
 } from './common.js';
 import { splitThread } from './thread.js';
+import type { SocialDeps } from './tokens.js';
 
 // Mastodon with plain fetch (the REST API is small, and this keeps full control of headers):
 //   GET  /api/v2/instance                 character limit, URL weight, media limits
@@ -116,7 +118,11 @@ export class MastodonChannel implements AccountChannel {
   private limits?: MastodonLimits;
   private accountId?: string;
 
-  constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv) {
+  constructor(
+    account: SocialAccountConfig,
+    env: NodeJS.ProcessEnv,
+    private readonly deps: SocialDeps = {},
+  ) {
     this.id = account.id;
     this.options = parseAccountOptions(account, mastodonOptionsSchema);
     this.credentials = new Credentials(account, env);
@@ -200,7 +206,7 @@ export class MastodonChannel implements AccountChannel {
           mediaIds = [await this.uploadImage(part.media, limits, context.signal)];
         } catch (err) {
           if (!(err instanceof ImageUnavailable)) throw err;
-          warning = imageProblem(err, this.options.imageRequired);
+          warning = imageProblem(err, this.options.imageRequired, { channel: this.id, log: this.deps.log });
         }
       }
       const extra = (part.extra ?? {}) as { language?: string };
@@ -303,7 +309,11 @@ export class MastodonChannel implements AccountChannel {
   }
 
   private async uploadImage(media: { url: string; alt: string }, limits: MastodonLimits, signal?: AbortSignal): Promise<string> {
-    const image = await fetchImage(media.url, { maxBytes: limits.imageSizeLimit, timeoutMs: this.options.timeoutMs, signal });
+    const image = await fetchImage(this.deps.fetcher ?? defaultFetcher(), media.url, {
+      maxBytes: limits.imageSizeLimit,
+      timeoutMs: this.options.timeoutMs,
+      signal,
+    });
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(image.bytes)], { type: image.mediaType }), `lead.${image.mediaType.split('/')[1]}`);
     form.append('description', media.alt.slice(0, limits.descriptionLimit));
@@ -355,6 +365,6 @@ export class MastodonChannel implements AccountChannel {
   }
 }
 
-export function createMastodonChannel(account: SocialAccountConfig, env: NodeJS.ProcessEnv): MastodonChannel {
-  return new MastodonChannel(account, env);
+export function createMastodonChannel(account: SocialAccountConfig, env: NodeJS.ProcessEnv, deps?: SocialDeps): MastodonChannel {
+  return new MastodonChannel(account, env, deps);
 }

@@ -19,6 +19,7 @@ import {
   comparable,
   composeAlert,
   Credentials,
+  defaultFetcher,
   fetchImage,
   imageProblem,
   ImageUnavailable,
@@ -144,7 +145,7 @@ export class XChannel implements AccountChannel {
           mediaIds = [await this.uploadImage(part.media, context.signal)];
         } catch (err) {
           if (!(err instanceof ImageUnavailable)) throw err;
-          warning = imageProblem(err, this.options.imageRequired);
+          warning = imageProblem(err, this.options.imageRequired, { channel: this.id, log: this.deps.log });
         }
       }
       const payload: SendTweetV2Params = {
@@ -224,7 +225,11 @@ export class XChannel implements AccountChannel {
   }
 
   private async uploadImage(media: { url: string; alt: string }, signal?: AbortSignal): Promise<string> {
-    const image = await fetchImage(media.url, { maxBytes: X_MAX_IMAGE_BYTES, timeoutMs: this.options.timeoutMs, signal });
+    const image = await fetchImage(this.deps.fetcher ?? defaultFetcher(), media.url, {
+      maxBytes: X_MAX_IMAGE_BYTES,
+      timeoutMs: this.options.timeoutMs,
+      signal,
+    });
     try {
       const mediaId = await this.call(
         (client) => client.v2.uploadMedia(image.bytes, { media_type: image.mediaType as 'image/png', media_category: 'tweet_image' }),
