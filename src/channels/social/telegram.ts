@@ -154,6 +154,8 @@ export class TelegramChannel implements AccountChannel {
       let sent: TelegramMessage | undefined;
       if (part.media) {
         try {
+          // Telegram fetches the URL itself, from its own network: Tocsin never fetches it here,
+          // so the guarded fetcher (src/net/guarded-fetch.ts) is not involved.
           sent = await this.call<TelegramMessage>(
             'sendPhoto',
             { ...common, photo: part.media.url, caption: part.text },
