@@ -211,7 +211,7 @@ export async function fetchImage(
     });
     return { bytes: fetched.bytes, mediaType: fetched.mediaType };
   } catch (err) {
-    if (err instanceof GuardedFetchError) throw new ImageUnavailable(err.publicReason, err.transient, `${err.failure}: ${err.detail}`);
+    if (err instanceof GuardedFetchError) throw new ImageUnavailable(err.publicReason, err.transient, err.detail);
     throw err;
   }
 }
