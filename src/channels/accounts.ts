@@ -6,6 +6,7 @@ import type { SocialDeps } from './social/tokens.js';
 import { WebhookChannel } from './webhook.js';
 import { RedisTokenStore } from '../store/social-tokens.js';
 import { errors } from '../errors.js';
+import { GuardedFetcher } from '../net/guarded-fetch.js';
 
 /** Every configured account (webhooks and social), by channel id. Ids are unique across both. */
 export async function buildAccounts(
@@ -35,7 +36,9 @@ export async function buildAccounts(
  * now keeps its defaults; delivery checks again.
  */
 export async function createAccountChannels(ctx: Context, env: NodeJS.ProcessEnv = process.env): Promise<Map<string, Messenger>> {
-  const accounts = await buildAccounts(ctx.config, ctx.providers, env, { tokenStore: new RedisTokenStore(ctx.redis, ctx.keys) });
+  // Lead images are fetched only through the guarded fetcher, set up from the config file alone.
+  const deps = { tokenStore: new RedisTokenStore(ctx.redis, ctx.keys), fetcher: new GuardedFetcher(ctx.config.fetch), log: ctx.log };
+  const accounts = await buildAccounts(ctx.config, ctx.providers, env, deps);
   await Promise.all(
     [...accounts.values()].map((channel) =>
       channel.prepare?.().catch((err: Error) => ctx.log.warn({ channel: channel.id, err: err.message }, 'could not read provider settings; using defaults')),

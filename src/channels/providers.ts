@@ -17,8 +17,8 @@ export interface ProviderDefinition {
 
 export const BUILT_IN_PROVIDERS: readonly ProviderDefinition[] = [
   { name: 'x', label: 'X', create: async (account, env, deps) => new (await import('./social/x.js')).XChannel(account, env, deps) },
-  { name: 'mastodon', label: 'Mastodon', create: async (account, env) => new (await import('./social/mastodon.js')).MastodonChannel(account, env) },
-  { name: 'bluesky', label: 'Bluesky', create: async (account, env) => new (await import('./social/bluesky.js')).BlueskyChannel(account, env) },
+  { name: 'mastodon', label: 'Mastodon', create: async (account, env, deps) => new (await import('./social/mastodon.js')).MastodonChannel(account, env, deps) },
+  { name: 'bluesky', label: 'Bluesky', create: async (account, env, deps) => new (await import('./social/bluesky.js')).BlueskyChannel(account, env, deps) },
   { name: 'facebook', label: 'Facebook Page', create: async (account, env) => new (await import('./social/facebook.js')).FacebookChannel(account, env) },
   { name: 'telegram', label: 'Telegram channel', create: async (account, env) => new (await import('./social/telegram.js')).TelegramChannel(account, env) },
 ];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { builtInProviders, type ProviderRegistry } from '../channels/providers.js';
+import { parseAddressRange } from '../net/address-policy.js';
 
 // One schema for the whole configuration. Defaults live here and nowhere else.
 
@@ -221,6 +222,31 @@ const bouncesSchema = z
   })
   .prefault({});
 
+// URLs taken from alerts (the lead image, attachments) are fetched only through the guarded
+// fetcher (src/net/guarded-fetch.ts), which refuses internal addresses.
+const fetchSchema = z
+  .object({
+    // Loopback, RFC 1918, CGNAT or unique-local ranges the fetcher may reach anyway, as CIDRs
+    // ("127.0.0.1/32"). For tests and closed networks only: every range opened here can be reached
+    // by anyone who can put a URL in an alert. Link-local and cloud metadata addresses stay refused.
+    allowPrivateAddresses: z
+      .array(
+        z.string().superRefine((value, ctx) => {
+          try {
+            parseAddressRange(value);
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          }
+        }),
+      )
+      .default([]),
+    maxRedirects: z.number().int().min(0).max(10).default(3),
+    // A connection silent this long (connecting, or between two pieces of the body) is dropped.
+    idleTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+  })
+  .strict()
+  .prefault({});
+
 export const configSchema = z.object({
   redis: z
     .object({
@@ -321,6 +347,7 @@ export const configSchema = z.object({
   bounces: bouncesSchema,
   webhooks: z.array(webhookSchema).default([]),
   social: z.array(socialAccountSchemaFor(builtInProviders.names)).default([]),
+  fetch: fetchSchema,
   retry: retrySchema,
   workers: z
     .object({
@@ -413,3 +440,4 @@ export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 export function configSchemaFor(providers: ProviderRegistry) {
   return configSchema.extend({ social: z.array(socialAccountSchemaFor(providers.names)).default([]) });
 }
+export type FetchConfig = z.infer<typeof fetchSchema>;

@@ -91,6 +91,8 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
       email: { smtpUrl: smtp.url, batchSize: 10 },
       webhooks: [{ id: 'partners', url: `${receiverUrl}/hook` }],
       social,
+      // The fake image host listens on 127.0.0.1, which the guarded fetcher refuses by default.
+      ...(images ? { fetch: { allowPrivateAddresses: ['127.0.0.1/32'] } } : {}),
       console: {
         uploadsDir,
         tokens: [

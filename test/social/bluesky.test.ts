@@ -16,6 +16,7 @@ import {
   shortAlert,
   sleep,
   socialAccount,
+  testDeps,
 } from './helpers.js';
 
 const TID = /^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/;
@@ -45,6 +46,7 @@ describe('Bluesky adapter against a fake PDS', () => {
         options: { timeoutMs: 2000, ...options },
       }),
       { BSKY_HANDLE: BSKY_HANDLE, BSKY_APP_PASSWORD: password },
+      testDeps(),
     );
   const createCalls = () => fake.requests.filter((r) => r === 'POST /xrpc/com.atproto.repo.createRecord').length;
   /** Every part after the first replies to the one before, under the first. */

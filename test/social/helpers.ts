@@ -6,6 +6,8 @@ import { parseAlertMarkdown, parseAlertObject } from '../../src/domain/parse.js'
 import { DeliveryError, type Messenger, type PostedPart, type RenderedMessage, type ThreadPosition } from '../../src/channels/messenger.js';
 import { dispatchThread, type ThreadResult } from '../../src/delivery/thread-dispatcher.js';
 import { stripLabel } from '../../src/channels/social/thread.js';
+import type { SocialDeps } from '../../src/channels/social/tokens.js';
+import { GuardedFetcher } from '../../src/net/guarded-fetch.js';
 
 // Fixtures and small helpers shared by the social adapter tests. The alerts below are test
 // material written for these tests; the long one is the project's own example file.
@@ -20,6 +22,13 @@ export function socialAccount(input: {
 }): SocialAccountConfig {
   return configSchema.parse({ social: [input] }).social[0];
 }
+
+/**
+ * What the adapters get in these tests: the fake image host listens on 127.0.0.1, which the
+ * guarded fetcher refuses by default, so this one address is opened, as `fetch.allowPrivateAddresses`
+ * would open it in a config file. Every other internal address stays refused.
+ */
+export const testDeps = (): SocialDeps => ({ fetcher: new GuardedFetcher({ allowPrivateAddresses: ['127.0.0.1/32'] }) });
 
 export const NOW = new Date('2026-03-02T09:00:00Z');
 

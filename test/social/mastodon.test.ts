@@ -16,6 +16,7 @@ import {
   shortAlert,
   sleep,
   socialAccount,
+  testDeps,
 } from './helpers.js';
 
 /** The idempotency keys the dispatcher gives parts 0..n-1 of one delivery (test/social/helpers.ts). */
@@ -46,6 +47,7 @@ describe('Mastodon adapter against a fake instance', () => {
         options: { timeoutMs: 2000, ...options },
       }),
       { MASTODON_TOKEN: token },
+      testDeps(),
     );
   const expectChained = () => fake.statuses.forEach((s, i) => expect(s.in_reply_to_id).toBe(i === 0 ? null : fake.statuses[i - 1].id));
 

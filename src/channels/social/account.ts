@@ -6,6 +6,7 @@ import { errorText } from '../http-errors.js';
 import {
   composeAlert,
   Credentials,
+  defaultFetcher,
   fetchImage,
   imageProblem,
   ImageUnavailable,
@@ -16,6 +17,8 @@ import {
   type FetchedImage,
 } from './common.js';
 import { splitThread, type ThreadOptions } from './thread.js';
+import type { SocialDeps } from './tokens.js';
+import type { SniffedType } from '../../net/sniff.js';
 
 /** Options every provider has (src/channels/social/common.ts baseOptionsShape). */
 export interface BaseOptions extends Omit<ComposeOptions, 'describeImage' | 'linkPlacement'> {
@@ -41,6 +44,7 @@ export abstract class SocialAccount<O extends BaseOptions> {
     env: NodeJS.ProcessEnv,
     schema: z.ZodType<O>,
     private readonly requiredCredentials: (options: O) => string[],
+    protected readonly deps: SocialDeps = {},
   ) {
     this.id = account.id;
     this.options = parseAccountOptions(account, schema);
@@ -83,17 +87,18 @@ export abstract class SocialAccount<O extends BaseOptions> {
    */
   protected async withImage<T>(
     part: RenderedPart,
-    fetchOptions: { maxBytes: number; types?: string[] },
+    fetchOptions: { maxBytes: number; types?: readonly SniffedType[] },
     upload: (image: FetchedImage, media: { url: string; alt: string }) => Promise<T>,
     signal: AbortSignal,
   ): Promise<{ uploaded?: T; warning?: string }> {
     if (!part.media) return {};
     try {
-      const image = await fetchImage(part.media.url, { ...fetchOptions, timeoutMs: this.options.timeoutMs, signal });
+      // Only through the guarded fetcher: the URL is alert content (src/net/guarded-fetch.ts).
+      const image = await fetchImage(this.deps.fetcher ?? defaultFetcher(), part.media.url, { ...fetchOptions, timeoutMs: this.options.timeoutMs, signal });
       return { uploaded: await upload(image, part.media) };
     } catch (err) {
       if (!(err instanceof ImageUnavailable)) throw err;
-      return { warning: imageProblem(err, this.options.imageRequired) };
+      return { warning: imageProblem(err, this.options.imageRequired, { channel: this.id, log: this.deps.log }) };
     }
   }
 

@@ -17,6 +17,7 @@ import { deliveryErrorForNetwork, errorText } from '../http-errors.js';
 import { baseOptionsShape, comparable, epochSecondsToMs, ImageUnavailable, linkPlacementSchema, shorten, timedFetch, type FetchedImage } from './common.js';
 import { markdownToText } from '../../render/markdown.js';
 import { SocialAccount } from './account.js';
+import type { SocialDeps } from './tokens.js';
 
 // Bluesky through @atproto/api 0.19 (the last line whose engines allow Node 20; 0.20+ wants 22).
 // Login with com.atproto.server.createSession (handle or DID + an app password); the session is
@@ -90,8 +91,8 @@ export class BlueskyChannel extends SocialAccount<BlueskyOptions> implements Mes
   private agent?: AtpAgent;
   private loggingIn?: Promise<AtpAgent>;
 
-  constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv) {
-    super(account, env, blueskyOptionsSchema, () => ['identifier', 'password']);
+  constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv, deps: SocialDeps = {}) {
+    super(account, env, blueskyOptionsSchema, () => ['identifier', 'password'], deps);
     this.service = account.baseUrl ?? 'https://bsky.social';
     this.safeToResend = this.options.deterministicRkeys;
   }

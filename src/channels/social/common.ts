@@ -7,6 +7,10 @@ import { DeliveryError, type PostedPart } from '../messenger.js';
 import { withDeadline } from '../../net/deadline.js';
 import { deliveryErrorForNetwork } from '../http-errors.js';
 import type { Paragraph } from './thread.js';
+import type { Logger } from '../../log.js';
+import { GuardedFetchError } from '../../net/fetch-error.js';
+import { GuardedFetcher } from '../../net/guarded-fetch.js';
+import { IMAGE_TYPES, type SniffedType } from '../../net/sniff.js';
 
 // Pieces every social adapter shares: option parsing, credentials from the environment, HTTP with
 // timeouts and honest network errors, the lead image, and the alert's text before it is split.
@@ -185,9 +189,12 @@ export function shorten(text: string, max = 300): string {
 
 export class ImageUnavailable extends Error {
   constructor(
+    /** Words staff and the ledger may see. */
     message: string,
     /** A later try may succeed (the image host was down), as opposed to a 404 or a wrong type. */
     readonly transient: boolean,
+    /** The real reason, for the logs only (it may name internal addresses). */
+    readonly detail: string = message,
   ) {
     super(message);
     this.name = 'ImageUnavailable';
@@ -199,49 +206,52 @@ export interface FetchedImage {
   mediaType: string;
 }
 
-function sniffImageType(bytes: Buffer): string | undefined {
-  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
-  if (bytes.length >= 6 && /^GIF8[79]a$/.test(bytes.subarray(0, 6).toString('latin1'))) return 'image/gif';
-  if (bytes.length >= 12 && bytes.subarray(0, 4).toString('latin1') === 'RIFF' && bytes.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
-  return undefined;
+let publicOnly: GuardedFetcher | undefined;
+
+/** The fetcher adapters use when none is given: public addresses only, default limits. */
+export function defaultFetcher(): GuardedFetcher {
+  publicOnly ??= new GuardedFetcher();
+  return publicOnly;
 }
 
-/** Downloads the lead image for providers that want the bytes (X, Mastodon, Bluesky). */
-export async function fetchImage(url: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal; types?: string[] }): Promise<FetchedImage> {
-  let response: Response;
+/**
+ * Downloads the lead image for providers that want the bytes (X, Mastodon, Bluesky), through the
+ * guarded fetcher: public addresses only, redirects checked, size capped while streaming, type
+ * read from the bytes.
+ */
+export async function fetchImage(
+  fetcher: GuardedFetcher,
+  url: string,
+  opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal; types?: readonly SniffedType[] },
+): Promise<FetchedImage> {
   try {
-    response = await withDeadline(opts.timeoutMs, (signal) => fetch(url, { signal, redirect: 'follow' }), { signal: opts.signal, what: 'fetching the image' });
+    const fetched = await fetcher.fetch(url, {
+      what: 'image',
+      accept: opts.types ?? IMAGE_TYPES,
+      maxBytes: opts.maxBytes,
+      deadlineMs: opts.timeoutMs,
+      signal: opts.signal,
+    });
+    return { bytes: fetched.bytes, mediaType: fetched.mediaType };
   } catch (err) {
-    throw new ImageUnavailable(`could not fetch the image ${url}: ${(err as Error).message}`, true);
+    if (err instanceof GuardedFetchError) throw new ImageUnavailable(err.publicReason, err.transient, err.detail);
+    throw err;
   }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new ImageUnavailable(`the image ${url} answered HTTP ${response.status}`, response.status >= 500 || response.status === 429);
-  }
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > opts.maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new ImageUnavailable(`the image is ${declared} bytes; this provider takes at most ${opts.maxBytes}`, false);
-  }
-  let bytes: Buffer;
-  try {
-    bytes = Buffer.from(await response.arrayBuffer());
-  } catch (err) {
-    throw new ImageUnavailable(`could not read the image ${url}: ${(err as Error).message}`, true);
-  }
-  if (bytes.length > opts.maxBytes) throw new ImageUnavailable(`the image is ${bytes.length} bytes; this provider takes at most ${opts.maxBytes}`, false);
-  const mediaType = sniffImageType(bytes) ?? (response.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-  const types = opts.types ?? ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
-  if (!types.includes(mediaType)) throw new ImageUnavailable(`the image is ${mediaType || 'of unknown type'}; this provider takes ${types.join(', ')}`, false);
-  return { bytes, mediaType };
+}
+
+/** Where an adapter reports the real reason an image was left out. */
+export interface ImageLog {
+  channel: string;
+  log?: Logger;
 }
 
 /**
  * What to do when the image cannot be used: with `imageRequired` the delivery fails (transient or
- * permanent), otherwise the post goes out without it and the part's ledger entry says so.
+ * permanent), otherwise the post goes out without it and the part's ledger entry says so. Either
+ * way only the public words go further; the detail goes to the log.
  */
-export function imageProblem(err: ImageUnavailable, imageRequired: boolean): string {
+export function imageProblem(err: ImageUnavailable, imageRequired: boolean, where?: ImageLog): string {
+  where?.log?.warn({ channel: where.channel, detail: err.detail, imageRequired }, 'the lead image could not be used');
   if (imageRequired) throw new DeliveryError(err.transient ? 'transient' : 'permanent', err.message);
   return `image left out: ${err.message}`;
 }

@@ -217,6 +217,7 @@ export class FacebookChannel extends SocialAccount<FacebookOptions> implements M
     let warning: string | undefined;
     if (part.media) {
       try {
+        // Facebook fetches the URL itself, from its own network; Tocsin does not fetch it here.
         const res = await this.post(
           `${this.options.pageId}/photos`,
           { url: part.media.url, caption: part.text, alt_text_custom: part.media.alt, published: 'true' },

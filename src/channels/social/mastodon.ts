@@ -27,6 +27,7 @@ import {
   type HttpResult,
 } from './common.js';
 import { SocialAccount } from './account.js';
+import type { SocialDeps } from './tokens.js';
 
 // Mastodon with plain fetch (the REST API is small, and this keeps full control of headers):
 //   GET  /api/v2/instance                 character limit, URL weight, media limits
@@ -108,8 +109,8 @@ export class MastodonChannel extends SocialAccount<MastodonOptions> implements M
   private limits?: MastodonLimits;
   private accountId?: string;
 
-  constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv) {
-    super(account, env, mastodonOptionsSchema, () => ['accessToken']);
+  constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv, deps: SocialDeps = {}) {
+    super(account, env, mastodonOptionsSchema, () => ['accessToken'], deps);
     if (!account.baseUrl) {
       throw errors.CONFIG_INVALID(`social.${account.id}.baseUrl: is required for provider mastodon (the instance, e.g. https://mastodon.social)`);
     }

@@ -1,3 +1,6 @@
+import type { Logger } from '../../log.js';
+import type { GuardedFetcher } from '../../net/guarded-fetch.js';
+
 // Tokens that change while the service runs (X's OAuth 2.0 access and refresh tokens). X refresh
 // tokens are single-use: after a refresh only the new one works, so a process that restarts with
 // the refresh token from the environment can no longer log in unless the new pair was kept.
@@ -19,6 +22,10 @@ export interface TokenStore {
 /** What the factories may be given besides the account config and the environment. */
 export interface SocialDeps {
   tokenStore?: TokenStore;
+  /** Fetches the lead image; made from the config's `fetch` section. Default: public addresses only. */
+  fetcher?: GuardedFetcher;
+  /** Where the real reason for a left-out image goes (staff see only generic words). */
+  log?: Logger;
 }
 
 /** Keeps tokens in this process only (the default when no store is given; tests). */

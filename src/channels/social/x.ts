@@ -87,12 +87,8 @@ export class XChannel extends SocialAccount<XOptions> implements Messenger {
   private refreshing?: Promise<TwitterApi>;
   private me?: { id: string; username: string };
 
-  constructor(
-    account: SocialAccountConfig,
-    env: NodeJS.ProcessEnv,
-    private readonly deps: SocialDeps = {},
-  ) {
-    super(account, env, xOptionsSchema, (options) => credentialNames(options.auth ?? modeOf(account)));
+  constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv, deps: SocialDeps = {}) {
+    super(account, env, xOptionsSchema, (options) => credentialNames(options.auth ?? modeOf(account)), deps);
     this.mode = this.options.auth ?? modeOf(account);
     const httpAgent = account.baseUrl?.startsWith('http:') ? new http.Agent({ keepAlive: false }) : undefined;
     this.settings = { plugins: [xRequestPlugin(account.baseUrl, this.options.timeoutMs)], ...(httpAgent ? { httpAgent } : {}) };

@@ -6,6 +6,7 @@ import { SnsVerifier, parseSnsEnvelope, sesEvents } from './ses.js';
 import { authenticatePostmark, postmarkEvents, postmarkSecrets } from './postmark.js';
 import { mailgunEvents, parseMailgun, verifyMailgun } from './mailgun.js';
 import type { BounceReport } from './types.js';
+import { withDeadline } from '../../net/deadline.js';
 
 const PROVIDERS = ['ses', 'postmark', 'mailgun'] as const;
 type Provider = (typeof PROVIDERS)[number];
@@ -50,8 +51,16 @@ export async function bounceWebhookRoutes(app: FastifyInstance, ctx: Context): P
         log.warn({ topic: message.TopicArn }, 'SNS subscription confirmation received; confirm it in the AWS console');
         return { confirmed: false };
       }
-      const response = await fetch(url.href, { redirect: 'error', signal: AbortSignal.timeout(10_000) });
-      if (!response.ok) throw new Error(`confirming the SNS subscription failed: HTTP ${response.status}`);
+      const status = await withDeadline(
+        10_000,
+        async (signal) => {
+          const response = await fetch(url.href, { redirect: 'error', signal });
+          await response.body?.cancel().catch(() => undefined);
+          return response.status;
+        },
+        { what: 'confirming the SNS subscription' },
+      );
+      if (status < 200 || status > 299) throw new Error(`confirming the SNS subscription failed: HTTP ${status}`);
       log.info({ topic: message.TopicArn }, 'SNS subscription confirmed');
       return { confirmed: true };
     }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { BouncesConfig } from '../../config/schema.js';
 import { errors, formatZodIssues } from '../../errors.js';
 import type { BounceEvent } from './types.js';
+import { withDeadline } from '../../net/deadline.js';
 
 // Amazon SES reports bounces and complaints through SNS. Every SNS message is signed with a key
 // whose certificate SNS names by URL; the URL is only trusted on SNS's own hosts (config
@@ -59,14 +60,22 @@ export type CertFetcher = (url: string) => Promise<string>;
 
 const MAX_CERT_BYTES = 64 * 1024;
 
-/** Plain HTTPS GET with a timeout, no redirects and a size cap. */
-export const fetchCertificate: CertFetcher = async (url) => {
-  const response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(5000) });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  const text = await response.text();
-  if (text.length > MAX_CERT_BYTES) throw new Error('certificate too large');
-  return text;
-};
+/**
+ * Plain HTTPS GET with a deadline, no redirects and a size cap. The URL comes from a signed SNS
+ * message and only from hosts `certHostPattern` allows (config), so not the guarded fetcher.
+ */
+export const fetchCertificate: CertFetcher = (url) =>
+  withDeadline(
+    5000,
+    async (signal) => {
+      const response = await fetch(url, { redirect: 'error', signal });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const text = await response.text();
+      if (text.length > MAX_CERT_BYTES) throw new Error('certificate too large');
+      return text;
+    },
+    { what: `GET ${url}` },
+  );
 
 export class SnsVerifier {
   private readonly hostPattern: RegExp;
