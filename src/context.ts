@@ -12,6 +12,7 @@ import { loadSecret } from './store/secrets.js';
 import { resolveAdminToken } from './store/admin-token.js';
 import { HealthStore } from './store/health.js';
 import { AuditLog } from './store/audit.js';
+import { VersionStore } from './store/versions.js';
 
 /** Everything a process needs to talk to Tocsin's state, built once at start. */
 export interface Context {
@@ -19,6 +20,8 @@ export interface Context {
   redis: Redis;
   keys: Keys;
   alerts: AlertStore;
+  /** The public record: each published version of each alert, and the public index. */
+  versions: VersionStore;
   subscribers: SubscriberStore;
   ledger: Ledger;
   publications: Publications;
@@ -51,6 +54,7 @@ export async function createContext(config: Config, options: { log?: Logger } = 
     redis,
     keys,
     alerts,
+    versions: new VersionStore(redis, keys),
     subscribers: new SubscriberStore(redis, keys),
     ledger,
     publications: new Publications(redis, keys),

@@ -259,7 +259,7 @@ export function stagesLine(alert: Alert): string | undefined {
 }
 
 /** The alert's text for a social post: title, summary, stages, recommendations, photo credit, link. */
-export function composeAlert(alert: Alert, opts: ComposeOptions): ComposedAlert {
+export function composeAlert(alert: Alert & { link?: string }, opts: ComposeOptions): ComposedAlert {
   const paragraphs: Paragraph[] = [{ text: alert.title }];
   for (const para of plain(alert.summary).split(/\n{2,}/)) if (para.trim()) paragraphs.push({ text: para });
   // The image's description (where the network has no alt text) and credit go next to it.
@@ -273,7 +273,9 @@ export function composeAlert(alert: Alert, opts: ComposeOptions): ComposedAlert 
       paragraphs.push(i === 0 ? { text: `Recommendations:\n${text}` } : { text, joinWith: '\n' });
     });
   }
-  const linkLine = alert.canonicalUrl ? `${opts.linkLabel ? `${opts.linkLabel} ` : ''}${alert.canonicalUrl}` : undefined;
+  // The page is the link: `link` is set by withLink (src/domain/alert-link.ts) before rendering.
+  const url = alert.link ?? alert.canonicalUrl;
+  const linkLine = url ? `${opts.linkLabel ? `${opts.linkLabel} ` : ''}${url}` : undefined;
   if (!linkLine) return { paragraphs };
   if (opts.linkPlacement === 'first') return { paragraphs, firstSuffix: linkLine, linkLine };
   paragraphs.push({ text: linkLine, breakBefore: opts.linkPlacement === 'reply' });

@@ -124,11 +124,11 @@ export class FacebookChannel implements AccountChannel {
     this.graph = `${(account.baseUrl ?? 'https://graph.facebook.com').replace(/\/$/, '')}/${this.options.apiVersion}`;
   }
 
-  render(alert: Alert): RenderedMessage {
+  render(alert: Alert & { link?: string }): RenderedMessage {
     // A photo post has no link preview, so the link goes in the text; a link post carries it
     // in `link` and Facebook shows the preview card: either way it appears once.
     const photo = Boolean(alert.image);
-    const composed = composeAlert(photo ? alert : { ...alert, canonicalUrl: undefined }, { ...this.options, linkPlacement: 'last' });
+    const composed = composeAlert(photo ? alert : { ...alert, canonicalUrl: undefined, link: undefined }, { ...this.options, linkPlacement: 'last' });
     const limit = (i: number) => (i === 0 ? FACEBOOK_POST_LIMIT : FACEBOOK_COMMENT_LIMIT);
     const texts = splitThread(composed.paragraphs, { length: (t) => t.length, limit, locale: alert.language, numbering: this.options.numbering });
     const parts: RenderedPart[] = texts.map((text, i) => ({
@@ -138,7 +138,7 @@ export class FacebookChannel implements AccountChannel {
       ...(i === 0 && alert.image ? { media: { url: alert.image.url, alt: alert.image.alt } } : {}),
       extra:
         i === 0
-          ? { endpoint: photo ? 'photos' : 'feed', ...(!photo && alert.canonicalUrl ? { link: alert.canonicalUrl } : {}) }
+          ? { endpoint: photo ? 'photos' : 'feed', ...(!photo && (alert.link ?? alert.canonicalUrl) ? { link: alert.link ?? alert.canonicalUrl } : {}) }
           : { endpoint: 'comments', replyTo: 'first part' },
     }));
     return { channel: this.id, provider: this.provider, parts };
