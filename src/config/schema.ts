@@ -223,7 +223,12 @@ const CAP_URGENCY = ['Immediate', 'Expected', 'Future', 'Past', 'Unknown'] as co
 const CAP_SEVERITY = ['Extreme', 'Severe', 'Moderate', 'Minor', 'Unknown'] as const;
 const CAP_CERTAINTY = ['Observed', 'Likely', 'Possible', 'Unlikely', 'Unknown'] as const;
 
-const capLevelSchema = (event: string, urgency: (typeof CAP_URGENCY)[number], severity: (typeof CAP_SEVERITY)[number], certainty: (typeof CAP_CERTAINTY)[number]) =>
+const capLevelSchema = (
+  event: string,
+  urgency: (typeof CAP_URGENCY)[number],
+  severity: (typeof CAP_SEVERITY)[number],
+  certainty: (typeof CAP_CERTAINTY)[number],
+) =>
   z
     .object({
       event: z.string().trim().min(1).max(200).default(event),
@@ -251,10 +256,7 @@ const publicSchema = z
     follow: z.array(linkSchema).max(20).default([]),
     // The organisation's own report on a country, by ISO code: shown on country and alert pages.
     countryReports: z
-      .record(
-        z.string().regex(/^[A-Z]{2}$/, 'keys are ISO 3166-1 alpha-2 codes such as KZ'),
-        z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
-      )
+      .record(z.string().regex(/^[A-Z]{2}$/, 'keys are ISO 3166-1 alpha-2 codes such as KZ'), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }))
       .default({}),
     // Cache-Control max-age (seconds) of pages and feeds; they also answer ETag and Last-Modified.
     maxAgeS: z.number().int().min(0).max(86_400).default(60),

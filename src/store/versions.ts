@@ -25,7 +25,8 @@ export const versionSchema = z
     alert: publicAlertSchema,
   })
   .superRefine((v, ctx) => {
-    if ((v.version === 1) !== (v.kind === 'original')) ctx.addIssue({ code: 'custom', path: ['kind'], message: 'version 1 is the original, and only version 1' });
+    if ((v.version === 1) !== (v.kind === 'original'))
+      ctx.addIssue({ code: 'custom', path: ['kind'], message: 'version 1 is the original, and only version 1' });
     if (v.kind === 'correction' && !v.note) ctx.addIssue({ code: 'custom', path: ['note'], message: 'a correction says what changed' });
     if (v.kind === 'retraction' && !v.reason) ctx.addIssue({ code: 'custom', path: ['reason'], message: 'a retraction says why' });
   });
@@ -85,7 +86,13 @@ export function publicEntry(versions: AlertVersion[]): PublicEntry {
     ...(a.canonicalUrl ? { canonicalUrl: a.canonicalUrl } : {}),
     ...(a.updates ? { updates: a.updates } : {}),
     ...(a.cancels ? { cancels: a.cancels } : {}),
-    history: versions.map((v) => ({ version: v.version, kind: v.kind, at: v.at, ...(v.note ? { note: v.note } : {}), ...(v.reason ? { reason: v.reason } : {}) })),
+    history: versions.map((v) => ({
+      version: v.version,
+      kind: v.kind,
+      at: v.at,
+      ...(v.note ? { note: v.note } : {}),
+      ...(v.reason ? { reason: v.reason } : {}),
+    })),
   };
 }
 
