@@ -188,9 +188,9 @@ describe('public pages', () => {
       const seen: string[] = [];
       let path: string | undefined = '/alerts?country=UA';
       for (let pages = 0; path && pages < 10; pages++) {
-        const html = await (await get(h2, path)).text();
+        const html: string = await (await get(h2, path)).text();
         seen.push(...titles(html));
-        const next = /<a href="([^"]+)" rel="next">/.exec(html)?.[1];
+        const next: string | undefined = /<a href="([^"]+)" rel="next">/.exec(html)?.[1];
         path = next && attr(next);
       }
       expect(seen).toHaveLength(12);
