@@ -1,77 +1,74 @@
 // Public pages benchmark: requests per second for an alert page, against a static file of the
-// same bytes served by the same Fastify (@fastify/static) in the same run, with autocannon as the
-// load generator. Prints both figures and their ratio.
+// same bytes served by the same Fastify (@fastify/static) in the same run, and against the same
+// bytes answered from memory. autocannon is the load generator; the server runs in a child
+// process so the two do not share an event loop. The three are measured in interleaved rounds
+// and the median of each is reported, so that a machine that slows down during the run does not
+// favour whichever ran first.
 //
-//   npm run bench:pages [-- --duration 10 --connections 20]
+//   npm run bench:pages [-- --rounds 3 --duration 5 --connections 20]
 //
-// Everything runs on this machine: a private redis-server, the server on 127.0.0.1, autocannon in
-// this process. Each measurement is bounded by --duration seconds.
+// Everything runs on this machine: a private redis-server, the server on 127.0.0.1.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import fastifyStatic from '@fastify/static';
 import { startPrivateRedis } from './lib/private-redis.js';
-import { loadConfig } from '../src/config/load.js';
-import { createContext } from '../src/context.js';
-import { buildServer } from '../src/http/server.js';
-import { parseAlertMarkdown } from '../src/domain/parse.js';
-import { newAlert } from '../src/domain/alert.js';
-import { publishAlert } from '../src/publish/publish.js';
+import { forkBench, nextMessage } from './lib/children.js';
 
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '20' }, warmup: { type: 'string', default: '2' } },
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '2' },
+  },
 });
+const rounds = Number(values.rounds);
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 
 const redis = await startPrivateRedis();
-const dir = mkdtempSync(join(tmpdir(), 'tocsin-bench-pages-'));
+const server = forkBench('public-pages-server.ts', { BENCH_REDIS_URL: redis.url });
 try {
-  const config = loadConfig({
-    path: '/dev/null',
-    env: { TOCSIN_SECRET: 'bench-secret-bench-secret-bench-secret-0', TOCSIN_ADMIN_TOKEN: 'bench-admin-token-0123' },
-    overrides: { redis: { url: redis.url, prefix: 'bench-pages' }, log: { level: 'warn' }, http: { publicUrl: 'http://127.0.0.1:0' } },
-  });
-  const ctx = await createContext(config);
-  const source = readFileSync(new URL('../examples/kazakhstan-2022-01.md', import.meta.url), 'utf8');
-  const alert = await ctx.alerts.create(newAlert({ ...parseAlertMarkdown(source), canonicalUrl: undefined }));
-  await publishAlert(ctx, alert.id, 'bench');
-
-  const app = await buildServer(ctx);
-  await app.register(fastifyStatic, { root: dir, prefix: '/static/' });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-
-  // The static file is the alert page's own bytes, so both answers are the same size.
-  const page = await fetch(`${base}/alerts/${alert.slug}`);
-  if (page.status !== 200) throw new Error(`the alert page answered ${page.status}`);
-  writeFileSync(join(dir, 'alert.html'), await page.text());
-
+  const { base, slug, bytes } = await nextMessage<{ type: 'ready'; base: string; slug: string; bytes: number }>(server, 'ready', 60_000);
+  const targets = [
+    { name: 'alert page /alerts/:slug', path: `/alerts/${slug}` },
+    { name: 'static file (@fastify/static)', path: '/static/alert.html' },
+    { name: 'same bytes from memory', path: '/bench/memory' },
+  ];
   const run = async (path: string, seconds: number) => {
     const result = await autocannon({ url: `${base}${path}`, connections, duration: seconds });
     if (result.non2xx || result.errors) throw new Error(`${path}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
     return result;
   };
-  await run(`/alerts/${alert.slug}`, Number(values.warmup));
-  await run('/static/alert.html', Number(values.warmup));
-  const dynamic = await run(`/alerts/${alert.slug}`, duration);
-  const fixed = await run('/static/alert.html', duration);
-
-  const line = (name: string, r: autocannon.Result) =>
-    `${name.padEnd(32)} ${Math.round(r.requests.average).toString().padStart(7)} req/s   p50 ${r.latency.p50} ms   p99 ${r.latency.p99} ms   ${(r.throughput.average / 1e6).toFixed(1)} MB/s`;
-  console.log(
-    `public pages benchmark: ${connections} connections, ${duration} s each, Node ${process.version}, ${Buffer.byteLength(readFileSync(join(dir, 'alert.html')))} bytes per answer`,
-  );
-  console.log(line('alert page /alerts/:slug', dynamic));
-  console.log(line('static file (@fastify/static)', fixed));
-  console.log(`ratio alert page / static file: ${(dynamic.requests.average / fixed.requests.average).toFixed(2)}`);
-
-  await app.close();
-  await ctx.close();
+  for (const t of targets) await run(t.path, Number(values.warmup));
+  const samples = new Map(targets.map((t) => [t.path, [] as autocannon.Result[]]));
+  for (let round = 0; round < rounds; round++) {
+    // Rotate the order each round.
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[(i + round) % targets.length];
+      samples.get(t.path)!.push(await run(t.path, duration));
+    }
+  }
+  const median = (path: string) => {
+    const sorted = [...samples.get(path)!].sort((a, b) => a.requests.average - b.requests.average);
+    return sorted[Math.floor(sorted.length / 2)];
+  };
+  console.log(`public pages benchmark: ${connections} connections, ${rounds} rounds of ${duration} s each, Node ${process.version}, ${bytes} bytes per answer`);
+  for (const t of targets) {
+    const r = median(t.path);
+    const all = samples
+      .get(t.path)!
+      .map((s) => Math.round(s.requests.average))
+      .join(', ');
+    console.log(
+      `${t.name.padEnd(32)} ${Math.round(r.requests.average).toString().padStart(7)} req/s median (${all})   p50 ${r.latency.p50} ms   p99 ${r.latency.p99} ms`,
+    );
+  }
+  const [page, file, memory] = targets.map((t) => median(t.path).requests.average);
+  console.log(`ratio alert page / static file: ${(page / file).toFixed(2)}`);
+  console.log(`ratio alert page / bytes from memory: ${(page / memory).toFixed(2)}`);
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  server.send({ type: 'stop' });
+  await new Promise((resolve) => (server.exitCode === null ? server.once('exit', resolve) : resolve(undefined)));
   await redis.stop();
 }

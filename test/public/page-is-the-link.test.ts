@@ -20,8 +20,14 @@ describe('the page is the link', () => {
   beforeAll(async () => {
     mastodon = await new FakeMastodon().start();
     h = await startHarness('public-link', {
-      social: [{ id: 'masto', provider: 'mastodon', baseUrl: mastodon.url, credentialsEnv: { accessToken: 'LINK_TEST_MASTODON' }, options: { timeoutMs: 3000 } }],
-      webhooks: [{ id: 'partner', url: `${mastodon.url}/not-used`, format: 'json' }],
+      social: [
+        { id: 'masto', provider: 'mastodon', baseUrl: mastodon.url, credentialsEnv: { accessToken: 'LINK_TEST_MASTODON' }, options: { timeoutMs: 3000 } },
+      ],
+      webhooks: [
+        { id: 'partner', url: `${mastodon.url}/not-used`, format: 'json' },
+        { id: 'team-slack', url: `${mastodon.url}/not-used`, format: 'slack' },
+        { id: 'team-discord', url: `${mastodon.url}/not-used`, format: 'discord' },
+      ],
     });
     workers = startWorkers(h.ctx, await createAccountChannels(h.ctx, { LINK_TEST_MASTODON: mastodon.token }));
   });
@@ -32,7 +38,12 @@ describe('the page is the link', () => {
   });
 
   it('emails and posts link to the public page, which opens with the title', async () => {
-    await seedSubscribers(h.ctx, 1, () => ({ countries: ['KZ'], minLevel: 'all' }), () => 'link.reader@example.org');
+    await seedSubscribers(
+      h.ctx,
+      1,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      () => 'link.reader@example.org',
+    );
     const alert = await storeAlert(h.ctx, { slug: 'linked-alert', title: 'Linked alert: Kazakhstan', canonicalUrl: undefined });
     await publishAlert(h.ctx, alert.id, 'publisher');
     const pageUrl = `${h.base}/alerts/linked-alert`;
@@ -56,14 +67,26 @@ describe('the page is the link', () => {
     // The webhook payload carries the same link.
     const hook = await loadRendered<RenderedMessage>(h.ctx, alert.id, 'partner');
     expect(JSON.parse(hook!.parts[0].text)).toMatchObject({ url: pageUrl, canonicalUrl: null });
+    // So do the Slack button and the Discord embed.
+    const slack = JSON.parse((await loadRendered<RenderedMessage>(h.ctx, alert.id, 'team-slack'))!.parts[0].text);
+    expect(slack.blocks.find((b: { type: string }) => b.type === 'actions').elements[0].url).toBe(pageUrl);
+    const discord = JSON.parse((await loadRendered<RenderedMessage>(h.ctx, alert.id, 'team-discord'))!.parts[0].text);
+    expect(discord.embeds[0].url).toBe(pageUrl);
   });
 
   it('with a canonicalUrl every message links there instead', async () => {
-    const alert = await storeAlert(h.ctx, { slug: 'canonical-alert', title: 'Canonical alert: Kazakhstan', canonicalUrl: 'https://example.org/alerts/canonical' });
+    const alert = await storeAlert(h.ctx, {
+      slug: 'canonical-alert',
+      title: 'Canonical alert: Kazakhstan',
+      canonicalUrl: 'https://example.org/alerts/canonical',
+    });
     await publishAlert(h.ctx, alert.id, 'publisher');
     const mail = await waitForMail(h.smtp, 'link.reader@example.org', /Canonical alert/);
     expect(/Read the full alert: (\S+)/.exec(mail.text ?? '')?.[1]).toBe('https://example.org/alerts/canonical');
-    await waitFor(async () => mastodon.statuses.some((s) => s.text.includes('https://example.org/alerts/canonical')), 'the Mastodon post with the canonical link');
+    await waitFor(
+      async () => mastodon.statuses.some((s) => s.text.includes('https://example.org/alerts/canonical')),
+      'the Mastodon post with the canonical link',
+    );
     expect((await fetch(`${h.base}/alerts/canonical-alert`)).status).toBe(200);
   });
 });

@@ -53,7 +53,13 @@ describe('alert versions', () => {
     const alert = await storeAlert(ctx);
     await publishAlert(ctx, alert.id, 'alice');
     const base = (await ctx.versions.latest(alert.id))!;
-    const correction = { version: 2, kind: 'correction' as const, at: new Date().toISOString(), note: 'Fixed the date.', alert: { ...base.alert, summary: 'Fixed.' } };
+    const correction = {
+      version: 2,
+      kind: 'correction' as const,
+      at: new Date().toISOString(),
+      note: 'Fixed the date.',
+      alert: { ...base.alert, summary: 'Fixed.' },
+    };
     expect((await ctx.versions.appendVersion(correction)).appended).toBe(true);
     const again = await ctx.versions.appendVersion({ ...correction, note: 'A different note' });
     expect(again).toMatchObject({ appended: false, version: { note: 'Fixed the date.' } });
