@@ -14,6 +14,7 @@ import { HealthStore } from './store/health.js';
 import { AuditLog } from './store/audit.js';
 import { ActivityLog } from './store/activity.js';
 import { builtInProviders, type ProviderRegistry } from './channels/providers.js';
+import { VersionStore } from './store/versions.js';
 
 /** Everything a process needs to talk to Tocsin's state, built once at start. */
 export interface Context {
@@ -21,6 +22,8 @@ export interface Context {
   redis: Redis;
   keys: Keys;
   alerts: AlertStore;
+  /** The public record: each published version of each alert, and the public index. */
+  versions: VersionStore;
   subscribers: SubscriberStore;
   ledger: Ledger;
   publications: Publications;
@@ -57,6 +60,7 @@ export async function createContext(config: Config, options: { log?: Logger; pro
     redis,
     keys,
     alerts,
+    versions: new VersionStore(redis, keys),
     subscribers: new SubscriberStore(redis, keys),
     ledger,
     publications: new Publications(redis, keys, config.events.maxActivity),

@@ -4,6 +4,8 @@ import { jobIds } from '../src/queue/jobs.js';
 import { EMAIL_CHANNEL, storeRenderedOnce } from '../src/publish/rendered.js';
 import { ACCOUNT_TARGET } from './account.js';
 import type { Processor } from '../src/queue/attempt.js';
+import { ensureOriginalVersion } from '../src/publish/versions.js';
+import { withLink } from '../src/domain/alert-link.js';
 
 /**
  * Renders every channel's message once, then fans out: one job per account on that account's
@@ -17,10 +19,14 @@ export function createPublishProcessor(ctx: Context, accounts: Map<string, Messe
     const { alertId } = job.data;
     const alert = await ctx.alerts.get(alertId);
     if (!alert || alert.status !== 'publishing') return { batches: 0, recipients: 0 };
+    // Normally appended when publishing was requested; this recovers a crash in between.
+    await ensureOriginalVersion(ctx, alert);
     await ctx.publications.start(alertId);
+    // Channels without configuration of their own read the link from the alert (the page is the link).
+    const linked = withLink(alert, ctx.config);
 
     for (const [channel, messenger] of accounts) {
-      await storeRenderedOnce(ctx, alert, channel, () => messenger.render(alert));
+      await storeRenderedOnce(ctx, alert, channel, () => messenger.render(linked));
       await ctx.ledger.enqueue(alertId, channel, [ACCOUNT_TARGET]);
       await ctx.queues.add({ kind: 'account-post', alertId, channel }, jobIds.accountPost(alertId));
     }

@@ -36,7 +36,7 @@ export function verifySignature(secret: string, body: string, header: string, to
 }
 
 /** The JSON document a webhook receives: the alert's public fields, nothing about subscribers. */
-export function webhookPayload(alert: Alert) {
+export function webhookPayload(alert: Alert & { link?: string }) {
   return {
     type: 'alert.published',
     id: alert.id,
@@ -52,6 +52,8 @@ export function webhookPayload(alert: Alert) {
     image: alert.image ?? null,
     attachments: alert.attachments,
     canonicalUrl: alert.canonicalUrl ?? null,
+    // Where to read it: the canonical URL, or Tocsin's public page (withLink, src/domain/alert-link.ts).
+    url: alert.link ?? alert.canonicalUrl ?? null,
     language: alert.language,
     issuedAt: alert.issuedAt ?? alert.createdAt,
     updates: alert.updates ?? null,

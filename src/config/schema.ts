@@ -247,6 +247,82 @@ const fetchSchema = z
   .strict()
   .prefault({});
 
+// The public record: alert pages, archive, country pages, feeds and CAP (README "The public record").
+const CAP_URGENCY = ['Immediate', 'Expected', 'Future', 'Past', 'Unknown'] as const;
+const CAP_SEVERITY = ['Extreme', 'Severe', 'Moderate', 'Minor', 'Unknown'] as const;
+const CAP_CERTAINTY = ['Observed', 'Likely', 'Possible', 'Unlikely', 'Unknown'] as const;
+
+const capLevelSchema = (
+  event: string,
+  urgency: (typeof CAP_URGENCY)[number],
+  severity: (typeof CAP_SEVERITY)[number],
+  certainty: (typeof CAP_CERTAINTY)[number],
+) =>
+  z
+    .object({
+      event: z.string().trim().min(1).max(200).default(event),
+      urgency: z.enum(CAP_URGENCY, { error: `must be one of ${CAP_URGENCY.join(', ')}` }).default(urgency),
+      severity: z.enum(CAP_SEVERITY, { error: `must be one of ${CAP_SEVERITY.join(', ')}` }).default(severity),
+      certainty: z.enum(CAP_CERTAINTY, { error: `must be one of ${CAP_CERTAINTY.join(', ')}` }).default(certainty),
+    })
+    .prefault({});
+
+const linkSchema = z.object({
+  name: z.string().trim().min(1).max(60),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+});
+
+const publicSchema = z
+  .object({
+    site: z
+      .object({
+        // false: no HTML pages (the organisation publishes on its own website); feeds, CAP,
+        // sitemap and robots.txt are still served.
+        enabled: z.boolean().default(true),
+      })
+      .prefault({}),
+    // "Follow us" links on every page, e.g. { name: Mastodon, url: https://... }.
+    follow: z.array(linkSchema).max(20).default([]),
+    // The organisation's own report on a country, by ISO code: shown on country and alert pages.
+    countryReports: z
+      .record(z.string().regex(/^[A-Z]{2}$/, 'keys are ISO 3166-1 alpha-2 codes such as KZ'), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }))
+      .default({}),
+    // Cache-Control max-age (seconds) of pages and feeds; they also answer ETag and Last-Modified.
+    maxAgeS: z.number().int().min(0).max(86_400).default(60),
+    // Alerts per archive page, on the home page, and per feed.
+    pageSize: z.number().int().min(5).max(200).default(20),
+    homeCount: z.number().int().min(1).max(50).default(10),
+    feedSize: z.number().int().min(1).max(500).default(50),
+    // Rendered pages and feeds kept in memory per process.
+    cacheEntries: z.number().int().min(10).max(100_000).default(2000),
+    cap: z
+      .object({
+        // CAP <sender>: globally unique, usually a domain or address. Unset: the host of http.publicUrl.
+        sender: z
+          .string()
+          .regex(/^[^\s,<&]+$/, 'no spaces, commas, < or &, as CAP requires')
+          .max(200)
+          .optional(),
+        // Put before "<alert id>-<version>" to make each CAP <identifier>.
+        identifierPrefix: z
+          .string()
+          .regex(/^[^\s,<&]*$/, 'no spaces, commas, < or &, as CAP requires')
+          .max(100)
+          .default(''),
+        // <info> fields by alert level; `report` is for alerts without a level.
+        levels: z
+          .object({
+            watch: capLevelSchema('Genocide Watch', 'Future', 'Moderate', 'Possible'),
+            warning: capLevelSchema('Genocide Warning', 'Expected', 'Severe', 'Likely'),
+            emergency: capLevelSchema('Genocide Emergency', 'Immediate', 'Extreme', 'Observed'),
+            report: capLevelSchema('Atrocity Risk Report', 'Unknown', 'Unknown', 'Unknown'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const configSchema = z.object({
   redis: z
     .object({
@@ -416,6 +492,7 @@ export const configSchema = z.object({
       targets: z.array(notifyTargetSchema).default([]),
     })
     .prefault({}),
+  public: publicSchema,
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   secrets: z
     .object({
@@ -441,3 +518,5 @@ export function configSchemaFor(providers: ProviderRegistry) {
   return configSchema.extend({ social: z.array(socialAccountSchemaFor(providers.names)).default([]) });
 }
 export type FetchConfig = z.infer<typeof fetchSchema>;
+export type PublicConfig = z.infer<typeof publicSchema>;
+export type CapLevelConfig = PublicConfig['cap']['levels']['watch'];

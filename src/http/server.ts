@@ -4,6 +4,7 @@ import type { Context } from '../context.js';
 import { alertRoutes } from './routes/alerts.js';
 import { bearerAuth } from './auth.js';
 import type { ServerPlugin } from './plugins.js';
+import { publicRoutes } from '../public/routes.js';
 
 export interface ServerOptions {
   /** Routes added by other concerns (subscriptions, console, metrics); see plugins.ts. */
@@ -44,6 +45,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
     admin.addHook('onRequest', bearerAuth(ctx.config.secrets.adminToken));
     await admin.register(alertRoutes, { ctx });
   });
+  await app.register(publicRoutes, { ctx });
   for (const plugin of options.plugins ?? []) await app.register(async (scope) => plugin(scope, ctx));
   return app;
 }

@@ -4,6 +4,7 @@ import type { Messenger, RenderedMessage } from '../channels/messenger.js';
 import { renderAlertEmail, personalise, type RenderedEmail } from '../render/email.js';
 import { errors } from '../errors.js';
 import { EMAIL_CHANNEL } from './rendered.js';
+import { withLink } from '../domain/alert-link.js';
 
 export type Preview = { kind: 'email'; email: RenderedEmail } | { kind: 'account'; message: RenderedMessage };
 
@@ -17,5 +18,5 @@ export function renderPreview(ctx: Pick<Context, 'config'>, accounts: Map<string
   }
   const adapter = accounts.get(channel);
   if (!adapter) throw errors.CHANNEL_UNKNOWN(channel);
-  return { kind: 'account', message: adapter.render(alert) };
+  return { kind: 'account', message: adapter.render(withLink(alert, ctx.config)) };
 }

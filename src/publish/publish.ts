@@ -3,6 +3,7 @@ import type { Alert, AlertStatus } from '../domain/alert.js';
 import { errors } from '../errors.js';
 import { jobIds } from '../queue/jobs.js';
 import { assertMayPublish, publishableStatuses } from './approval.js';
+import { ensureOriginalVersion } from './versions.js';
 
 export type PublishResult = { outcome: 'queued'; alert: Alert } | { outcome: 'already'; alert: Alert; message: string };
 
@@ -22,11 +23,16 @@ export async function publishAlert(ctx: Context, idOrSlug: string, actor = 'cli'
   if (!changed) {
     if (previous && IN_PROGRESS.includes(previous)) {
       // Re-adding the deterministic job id is a no-op if it exists, and recovers a lost enqueue.
-      if (previous === 'publishing') await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));
+      if (previous === 'publishing') {
+        await ensureOriginalVersion(ctx, alert, actor);
+        await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));
+      }
       return { outcome: 'already', alert: { ...alert, status: previous }, message: `Alert ${alert.slug} is already ${previous}; nothing was sent again.` };
     }
     throw errors.ALERT_NOT_PUBLISHABLE(alert.slug, previous ?? 'missing');
   }
+  // The public page (version 1) exists before anything that links to it is sent.
+  await ensureOriginalVersion(ctx, alert, actor);
   await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));
   await ctx.activity.append({ type: 'publish-requested', alert: alert.id, actor });
   return { outcome: 'queued', alert: { ...alert, status: 'publishing' } };

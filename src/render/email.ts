@@ -3,6 +3,7 @@ import { countryName } from '../domain/countries.js';
 import type { Config } from '../config/schema.js';
 import { markdownToHtml, markdownToText } from './markdown.js';
 import { emailTemplate, mjmlToHtml } from './email-templates.js';
+import { alertLink } from '../domain/alert-link.js';
 
 // Rendered once per alert. Personal links are left as markers that the sender fills per recipient.
 export const PERSONAL = {
@@ -32,6 +33,9 @@ export function emailTemplateData(alert: Alert, config: Config, personal: { unsu
       day: 'numeric',
       timeZone: 'UTC',
     }),
+    // The page is the link: the organisation's page, or this alert's page on Tocsin's public site.
+    link: alertLink(alert, config),
+    linkIsCanonical: Boolean(alert.canonicalUrl),
     bodyHtml: markdownToHtml(alert.body),
     bodyText: markdownToText(alert.body),
     ...personal,

@@ -31,6 +31,19 @@ export function redisKeys(prefix: string) {
     rendered: (alertId: string, channel: string) => k('rendered', alertId, channel),
     publication: (alertId: string) => k('pub', alertId),
 
+    /**
+     * The public record. Hash: version number -> JSON of that published version (append-only). The
+     * versions and the three public-index keys below are written together by one script; under
+     * Redis Cluster give them one hash tag (e.g. `{public}`) so they share a slot.
+     */
+    versions: (alertId: string) => k('public', 'versions', alertId),
+    /** Hash: alert id -> JSON summary of its latest public version (what lists, feeds and links need). */
+    publicEntries: () => k('public', 'entries'),
+    /** Hash: slug -> alert id, for published alerts only. A draft's slug is never here. */
+    publicSlugs: () => k('public', 'slugs'),
+    /** Counter, incremented whenever anything public changes: caches compare it. */
+    publicGeneration: () => k('public', 'generation'),
+
     subscriberSeq: () => k('sub', 'seq'),
     subscriber: (id: number) => k('sub', id),
     /** Hash: normalised address -> subscriber id, for the addresses in this one's bucket. */

@@ -17,6 +17,7 @@ import { deliveryErrorForNetwork, errorText } from '../http-errors.js';
 import { baseOptionsShape, comparable, epochSecondsToMs, ImageUnavailable, linkPlacementSchema, shorten, timedFetch, type FetchedImage } from './common.js';
 import { markdownToText } from '../../render/markdown.js';
 import { SocialAccount } from './account.js';
+import { linkOf } from '../../domain/alert-link.js';
 import type { SocialDeps } from './tokens.js';
 
 // Bluesky through @atproto/api 0.19 (the last line whose engines allow Node 20; 0.20+ wants 22).
@@ -106,7 +107,8 @@ export class BlueskyChannel extends SocialAccount<BlueskyOptions> implements Mes
       const links = (rt.facets ?? []).flatMap((f) =>
         f.features.filter((x) => x.$type === 'app.bsky.richtext.facet#link').map((x) => (x as { uri: string }).uri),
       );
-      const card = i === 0 && !alert.image && !followUp && this.options.linkCard && alert.canonicalUrl;
+      const link = linkOf(alert);
+      const card = i === 0 && !alert.image && !followUp && this.options.linkCard && link;
       return {
         ...part,
         length: rt.graphemeLength,
@@ -115,7 +117,7 @@ export class BlueskyChannel extends SocialAccount<BlueskyOptions> implements Mes
           langs: [alert.language],
           ...(this.options.deterministicRkeys ? { rkey: partRkey(alert, this.id, i + keyOffset) } : {}),
           ...(links.length ? { links } : {}),
-          ...(card ? { card: { uri: alert.canonicalUrl, title: alert.title, description: shorten(markdownToText(alert.summary), 300) } } : {}),
+          ...(card ? { card: { uri: link, title: alert.title, description: shorten(markdownToText(alert.summary), 300) } } : {}),
           ...(i > 0 || followUp ? { replyTo: 'previous part' } : {}),
         },
       };

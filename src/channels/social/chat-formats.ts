@@ -5,6 +5,7 @@ import { DeliveryError, type PostedPart } from '../messenger.js';
 import { withDeadline } from '../../net/deadline.js';
 import { deliveryErrorForNetwork, deliveryErrorForStatus, retryAfterToEpochMs } from '../http-errors.js';
 import { stagesLine } from './common.js';
+import { linkOf } from '../../domain/alert-link.js';
 
 // Slack and Discord incoming webhooks: the payloads (Block Kit blocks; embeds coloured by level)
 // and the meaning of their answers. Neither deduplicates, so a webhook in these formats is not
@@ -97,7 +98,7 @@ export interface SlackPayload {
 
 /** An incoming-webhook message: fallback text for notifications plus Block Kit blocks. */
 export function slackPayload(alert: Alert, opts: ChatFormatOptions = {}): SlackPayload {
-  const url = alert.canonicalUrl ?? opts.alertUrl;
+  const url = linkOf(alert) ?? opts.alertUrl;
   const blocks: Array<Record<string, unknown>> = [];
   blocks.push({ type: 'header', text: { type: 'plain_text', text: clip(alert.title, 150), emoji: true } });
   const context = [`*${levelLabel(alert)}*`, escapeSlack(countriesText(alert)), ...(alert.region ? [escapeSlack(alert.region)] : []), issued(alert)].join(
@@ -180,7 +181,7 @@ export function discordEmbedLength(embed: DiscordEmbed): number {
 
 /** An embed coloured by level, with stages and recommendations as fields. Mentions are disabled. */
 export function discordPayload(alert: Alert, opts: ChatFormatOptions = {}): DiscordPayload {
-  const url = alert.canonicalUrl ?? opts.alertUrl;
+  const url = linkOf(alert) ?? opts.alertUrl;
   const colours = { ...DEFAULT_COLOURS, ...(opts.colours ?? {}) };
   const colour = parseInt((alert.level ? colours[alert.level] : colours.primary).replace('#', ''), 16);
   const embed: DiscordEmbed = {

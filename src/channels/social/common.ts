@@ -7,6 +7,7 @@ import { DeliveryError, type PostedPart } from '../messenger.js';
 import { withDeadline } from '../../net/deadline.js';
 import { deliveryErrorForNetwork } from '../http-errors.js';
 import type { Paragraph } from './thread.js';
+import { linkOf } from '../../domain/alert-link.js';
 import type { Logger } from '../../log.js';
 import { GuardedFetchError } from '../../net/fetch-error.js';
 import { GuardedFetcher } from '../../net/guarded-fetch.js';
@@ -306,7 +307,9 @@ export function composeAlert(alert: Alert, opts: ComposeOptions): ComposedAlert 
       paragraphs.push(i === 0 ? { text: `Recommendations:\n${text}` } : { text, joinWith: '\n' });
     });
   }
-  const linkLine = alert.canonicalUrl ? `${opts.linkLabel ? `${opts.linkLabel} ` : ''}${alert.canonicalUrl}` : undefined;
+  // The page is the link: `link` is set by withLink (src/domain/alert-link.ts) before rendering.
+  const url = linkOf(alert);
+  const linkLine = url ? `${opts.linkLabel ? `${opts.linkLabel} ` : ''}${url}` : undefined;
   if (!linkLine) return { paragraphs };
   if (opts.linkPlacement === 'first') return { paragraphs, firstSuffix: linkLine, linkLine };
   paragraphs.push({ text: linkLine, breakBefore: opts.linkPlacement === 'reply' });

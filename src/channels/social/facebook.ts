@@ -14,6 +14,7 @@ import {
 import { retryAfterToEpochMs } from '../http-errors.js';
 import { baseOptionsShape, comparable, httpRequest, shorten, type HttpResult } from './common.js';
 import { SocialAccount } from './account.js';
+import { linkOf } from '../../domain/alert-link.js';
 
 // A Facebook Page through the Graph API, with fetch:
 //   POST /{page-id}/feed    message + link (Facebook draws the link preview)
@@ -113,15 +114,13 @@ export class FacebookChannel extends SocialAccount<FacebookOptions> implements M
     // in `link` and Facebook shows the preview card: either way it appears once.
     const photo = Boolean(alert.image);
     const limit = (i: number) => (i === 0 ? FACEBOOK_POST_LIMIT : FACEBOOK_COMMENT_LIMIT);
-    const source = photo ? alert : { ...alert, canonicalUrl: undefined };
+    const link = linkOf(alert);
+    const source = photo ? alert : { ...alert, canonicalUrl: undefined, link: undefined };
     const parts = this.splitAlert(source, { length: (t) => t.length, limit }, { linkPlacement: 'last' }, followUp).map((part, i) => ({
       ...part,
       length: part.text.length,
       limit: limit(i),
-      extra:
-        i === 0
-          ? { endpoint: photo ? 'photos' : 'feed', ...(!photo && alert.canonicalUrl ? { link: alert.canonicalUrl } : {}) }
-          : { endpoint: 'comments', replyTo: 'first part' },
+      extra: i === 0 ? { endpoint: photo ? 'photos' : 'feed', ...(!photo && link ? { link } : {}) } : { endpoint: 'comments', replyTo: 'first part' },
     }));
     return this.message(parts);
   }
