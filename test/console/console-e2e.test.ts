@@ -51,7 +51,7 @@ describe('console: compose, publish, watch, retry (Chromium)', () => {
       () => ({ countries: ['UA'], minLevel: 'all' }),
       (i) => `elsewhere${i}@example.org`,
     );
-    h.smtp.behaviour.rejectRecipient = (address) => (address === REJECTED ? { code: 550, message: '5.1.1 mailbox unavailable' } : undefined);
+    h.smtp.behaviour.rejectRecipient = (address) => (address === REJECTED ? { code: 550, message: '5.7.1 message refused by policy' } : undefined);
     browser = await launchBrowser();
   });
   afterAll(async () => {

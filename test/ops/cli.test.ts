@@ -78,7 +78,7 @@ describe('tocsin status --watch and tocsin retry', () => {
   it('exits 3 when a delivery failed; retry requeues only the failed one, which then arrives', async () => {
     const { ctx, smtp, startTheWorkers } = await setup('ops-retry');
     await seedSubscribers(ctx, 30, () => ({ countries: ['KZ'], minLevel: 'all' }));
-    smtp.behaviour.rejectRecipient = (a) => (a === 'reader4@example.org' ? { code: 550, message: '5.1.1 mailbox unavailable' } : undefined);
+    smtp.behaviour.rejectRecipient = (a) => (a === 'reader4@example.org' ? { code: 550, message: '5.7.1 message refused by policy' } : undefined);
     const alert = await storeAlert(ctx, { level: 'emergency' });
     await publishAlert(ctx, alert.id);
 
@@ -88,7 +88,7 @@ describe('tocsin status --watch and tocsin retry', () => {
     expect(await watch.exited).toBe(3);
     expect(tableRow(watch.stdout(), 'email')).toEqual(await ledgerRow(ctx, alert.id, 'email'));
     expect(tableRow(watch.stdout(), 'email')).toMatchObject({ sent: 29, failed: 1 });
-    expect(watch.stdout()).toMatch(/failed\s+.*5\.1\.1 mailbox unavailable/);
+    expect(watch.stdout()).toMatch(/failed\s+.*5\.7\.1 message refused by policy/);
     expect(watch.stdout()).not.toContain('reader4@example.org');
     expect(smtp.recipients().length).toBe(29);
 

@@ -88,7 +88,7 @@ describe('GET /metrics and Bull Board', () => {
       (i) => `gone${i}@example.org`,
     );
     for (const id of gone) await ctx.subscribers.update(id, { status: 'unsubscribed' });
-    smtp.behaviour.rejectRecipient = (a) => (a === 'reader7@example.org' ? { code: 550, message: '5.1.1 mailbox unavailable' } : undefined);
+    smtp.behaviour.rejectRecipient = (a) => (a === 'reader7@example.org' ? { code: 550, message: '5.7.1 message refused by policy' } : undefined);
 
     const alert = await storeAlert(ctx, { level: 'warning' });
     await publishAlert(ctx, alert.id);

@@ -53,7 +53,7 @@ describe('erasing a subscriber', () => {
     expect((await postForm(linkIn(mail, '/subscribe/confirm/'), '')).status).toBe(200);
   }
 
-  it('the admin API erases everything but the keyed hash, including the address quoted in SMTP errors', async () => {
+  it('the admin API erases everything but the keyed hash; SMTP replies that quote the address were masked before they were stored', async () => {
     const address = 'erase.me@example.org';
     await subscribeAndConfirm('Erase.Me@example.org');
     // The receiving server quotes the address back, first in a transient refusal (the queue
@@ -74,9 +74,13 @@ describe('erasing a subscriber', () => {
     // A soft bounce on record too.
     const id = (await h.ctx.subscribers.idByEmail(address))!;
     await h.ctx.redis.hincrby(h.ctx.keys.subscriberBounces(id), 'soft', 1);
+    // The address is in the subscriber's record and index, and nowhere else: the replies that
+    // quoted it are stored masked in the ledger, the event stream and the queue's job.
     const before = await traces(address);
-    expect(before.some((t) => t.includes(':ledger:'))).toBe(true);
-    expect(before.some((t) => t.includes(':events:'))).toBe(true);
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.filter((t) => /:(ledger|events|q):/.test(t))).toEqual([]);
+    const entry = await h.ctx.ledger.get(alert.id, 'email', String(await h.ctx.subscribers.idByEmail(address)));
+    expect(entry?.error).toBe('550 5.1.1 <Er***@ex***.org> mailbox unavailable');
 
     const unauthorised = await postJson(`${h.base}/api/subscribers/erase`, { email: address });
     expect(unauthorised.status).toBe(401);
@@ -95,7 +99,6 @@ describe('erasing a subscriber', () => {
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body).toMatchObject({ erased: true, found: true });
-    expect(body.scrubbed).toBeGreaterThan(0);
     expect(JSON.stringify(body)).not.toContain(address);
 
     expect(await traces(address)).toEqual([]);
