@@ -89,7 +89,11 @@ describe('posting an alert to social accounts through their queues', () => {
     expect(Date.now()).toBeGreaterThanOrEqual(reset * 1000);
     expect(report.counts.totals).toMatchObject({ sent: 3, failed: 0, unknown: 0 });
     expect(x.tweets.length).toBeGreaterThan(0);
-    const job = await ctx.queues.get(QUEUE.account('x-main')).getJob(jobIds.accountPost(alert.id));
+    // The ledger's outcome is recorded inside the job, a moment before BullMQ marks it completed.
+    const job = await waitFor(async () => {
+      const j = await ctx.queues.get(QUEUE.account('x-main')).getJob(jobIds.accountPost(alert.id));
+      return (await j?.getState()) === 'completed' ? j : undefined;
+    }, 'the X job to complete');
     // BullMQ counts the completing run as one attempt; the rate-limited run was not counted,
     // although the ledger saw two tries.
     expect(job?.attemptsMade).toBe(1);
