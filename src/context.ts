@@ -13,6 +13,7 @@ import { resolveAdminToken } from './store/admin-token.js';
 import { HealthStore } from './store/health.js';
 import { AuditLog } from './store/audit.js';
 import { ActivityLog } from './store/activity.js';
+import { HaltStore } from './store/halts.js';
 import { builtInProviders, type ProviderRegistry } from './channels/providers.js';
 import { VersionStore } from './store/versions.js';
 
@@ -36,6 +37,8 @@ export interface Context {
   audit: AuditLog;
   /** Lifecycle events (published, subscribed, bounced...) for the status notifier. */
   activity: ActivityLog;
+  /** Alerts stopped while going out (src/publish/halt.ts). */
+  halts: HaltStore;
   /** The social providers this process knows (src/channels/providers.ts). */
   providers: ProviderRegistry;
   /** True when TOCSIN_SECRET was not set and a secret was generated into Redis. */
@@ -70,6 +73,7 @@ export async function createContext(config: Config, options: { log?: Logger; pro
     health: new HealthStore(redis, keys),
     audit: new AuditLog(redis, keys),
     activity: new ActivityLog(redis, keys, config.events.maxActivity),
+    halts: new HaltStore(redis, keys),
     providers: options.providers ?? builtInProviders,
     adminTokenGenerated: admin.generated,
     secretGenerated,

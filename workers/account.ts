@@ -10,9 +10,9 @@ import { ThreadParts } from '../src/store/thread-parts.js';
 import { loadRendered } from '../src/publish/rendered.js';
 import { backoffDelay } from '../src/queue/queues.js';
 import type { Processor } from '../src/queue/attempt.js';
+import { ACCOUNT_TARGET } from '../src/delivery/account-target.js';
 
-/** An account has one target per alert: the post (or thread) itself. */
-export const ACCOUNT_TARGET = 'post';
+export { ACCOUNT_TARGET } from '../src/delivery/account-target.js';
 
 /**
  * Posts one alert to one account through the thread dispatcher, then records the one outcome.

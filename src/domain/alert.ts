@@ -24,7 +24,7 @@ export const STAGES = [
   'Denial',
 ] as const;
 
-export const ALERT_STATUSES = ['draft', 'approved', 'scheduled', 'publishing', 'published', 'corrected', 'retracted'] as const;
+export const ALERT_STATUSES = ['draft', 'approved', 'scheduled', 'publishing', 'halted', 'published', 'corrected', 'retracted'] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 const noControlChars = (max: number) =>

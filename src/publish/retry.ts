@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { jobIds } from '../queue/jobs.js';
+import { queueAgain } from './requeue.js';
 import { EMAIL_CHANNEL } from './rendered.js';
 
 export interface RetryResult {
@@ -23,7 +23,7 @@ export async function retryFailed(ctx: Context, alertIdOrSlug: string, channel?:
     const moved = await ctx.ledger.reopen(alert.id, ch, failed, { from: 'failed', to: 'queued' });
     if (moved.length === 0) continue;
     result.requeued[ch] = moved.length;
-    result.jobs += await queueDeliveries(ctx, alert.id, ch, moved, round);
+    result.jobs += await queueAgain(ctx, alert.id, ch, moved, round);
   }
   if (result.jobs > 0) {
     await ctx.publications.reopenIfNeeded(alert.id);
@@ -42,25 +42,9 @@ export async function resolveUnknown(ctx: Context, alertId: string, channel: str
       ? await ctx.ledger.reopen(alertId, channel, targets, { from: 'unknown', to: 'sent' }, 'confirmed by hand')
       : await ctx.ledger.reopen(alertId, channel, targets, { from: 'unknown', to: 'queued' });
   if (decision === 'resend' && moved.length > 0) {
-    await queueDeliveries(ctx, alertId, channel, moved, Date.now().toString(36));
+    await queueAgain(ctx, alertId, channel, moved, Date.now().toString(36));
     await ctx.publications.reopenIfNeeded(alertId);
   }
   if (decision === 'sent') await ctx.publications.finishIfComplete(alertId);
   return moved.length;
-}
-
-async function queueDeliveries(ctx: Context, alertId: string, channel: string, targets: string[], round: string): Promise<number> {
-  if (channel !== EMAIL_CHANNEL) {
-    await ctx.queues.add({ kind: 'account-post', alertId, channel }, jobIds.retry(jobIds.accountPost(alertId), round));
-    return 1;
-  }
-  const ids = targets.map(Number).sort((a, b) => a - b);
-  const size = ctx.config.email.batchSize;
-  let jobs = 0;
-  for (let i = 0; i < ids.length; i += size) {
-    const batch = ids.slice(i, i + size);
-    await ctx.queues.add({ kind: 'email-batch', alertId, subscriberIds: batch }, jobIds.retry(jobIds.emailBatch(alertId, batch[0]), round));
-    jobs++;
-  }
-  return jobs;
 }

@@ -9,7 +9,7 @@ import type { WorkflowAlert } from './approval.js';
 // to a page that does not exist yet.
 
 /** Statuses whose alert is public: from the moment publishing starts. */
-export const PUBLIC_STATUSES: readonly AlertStatus[] = ['publishing', 'published', 'corrected', 'retracted'];
+export const PUBLIC_STATUSES: readonly AlertStatus[] = ['publishing', 'halted', 'published', 'corrected', 'retracted'];
 
 /** Appends version 1 from the alert's current fields if it has no version yet; returns the latest. */
 export async function ensureOriginalVersion(ctx: Pick<Context, 'versions'>, alert: Alert, by?: string, at = new Date()): Promise<AlertVersion> {

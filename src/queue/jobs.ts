@@ -7,13 +7,19 @@ export type PublishJob = { kind: 'publish'; alertId: string };
 /** Publish an alert at the time staff chose (a delayed job). */
 export type ScheduledPublishJob = { kind: 'scheduled-publish'; alertId: string };
 
-/** One batch of email recipients. The ids are fixed at fan-out; the ledger decides who still needs mail. */
-export type EmailBatchJob = { kind: 'email-batch'; alertId: string; subscriberIds: number[] };
+/** Send a correction or retraction (version 2, 3, ...) on every channel: a fan-out like publish. */
+export type FollowUpJob = { kind: 'follow-up'; alertId: string; version: number };
 
-/** Post the alert to one account (webhook or social). One target per account per alert. */
-export type AccountPostJob = { kind: 'account-post'; alertId: string; channel: string };
+/**
+ * One batch of email recipients. The ids are fixed at fan-out; the ledger decides who still needs
+ * mail. `version` is 1 (the alert) or a follow-up's version.
+ */
+export type EmailBatchJob = { kind: 'email-batch'; alertId: string; subscriberIds: number[]; version?: number };
 
-export type TocsinJob = PublishJob | ScheduledPublishJob | EmailBatchJob | AccountPostJob;
+/** Post the alert (or one version's follow-up) to one account (webhook or social). */
+export type AccountPostJob = { kind: 'account-post'; alertId: string; channel: string; version?: number };
+
+export type TocsinJob = PublishJob | ScheduledPublishJob | FollowUpJob | EmailBatchJob | AccountPostJob;
 export type JobKind = TocsinJob['kind'];
 export type JobOf<K extends JobKind> = Extract<TocsinJob, { kind: K }>;
 
@@ -29,6 +35,7 @@ export const QUEUE = {
 export function queueOf(job: TocsinJob): string {
   switch (job.kind) {
     case 'publish':
+    case 'follow-up':
       return QUEUE.publish;
     case 'scheduled-publish':
       return QUEUE.schedule;
@@ -43,7 +50,9 @@ export function queueOf(job: TocsinJob): string {
 export const jobIds = {
   publish: (alertId: string) => `publish-${alertId}`,
   scheduledPublish: (alertId: string, at: Date) => `schedule-${alertId}-${at.getTime()}`,
-  emailBatch: (alertId: string, firstSubscriberId: number) => `${alertId}-s${firstSubscriberId}`,
-  accountPost: (alertId: string) => `${alertId}-post`,
+  followUp: (alertId: string, version: number) => `followup-${alertId}-v${version}`,
+  emailBatch: (alertId: string, firstSubscriberId: number, version = 1) => `${alertId}${version > 1 ? `-v${version}` : ''}-s${firstSubscriberId}`,
+  accountPost: (alertId: string, version = 1) => `${alertId}${version > 1 ? `-v${version}` : ''}-post`,
+  resume: (alertId: string, round: string) => `publish-${alertId}-resume-${round}`,
   retry: (base: string, round: string) => `${base}-retry-${round}`,
 };

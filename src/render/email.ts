@@ -11,6 +11,15 @@ export const PERSONAL = {
   preferencesUrl: '%%TOCSIN_PREFERENCES_URL%%',
 } as const;
 
+/** What a follow-up email leads with (a correction or a retraction of an alert already sent). */
+export interface EmailNotice {
+  kind: 'correction' | 'retraction';
+  /** When the new version was made (ISO). */
+  at: string;
+  /** What changed, or why it was retracted. */
+  note: string;
+}
+
 export interface RenderedEmail {
   subject: string;
   html: string;
@@ -18,9 +27,24 @@ export interface RenderedEmail {
   language: string;
 }
 
-export function emailTemplateData(alert: Alert, config: Config, personal: { unsubscribeUrl: string; preferencesUrl: string } = PERSONAL) {
+const longDate = (iso: string, language: string) =>
+  new Date(iso).toLocaleDateString(language, { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
+
+export function emailTemplateData(alert: Alert, config: Config, personal: { unsubscribeUrl: string; preferencesUrl: string } = PERSONAL, notice?: EmailNotice) {
   const org = config.organisation;
   return {
+    ...(notice
+      ? {
+          notice: {
+            heading: `${notice.kind === 'correction' ? 'Correction' : 'Retraction'}, ${longDate(notice.at, alert.language)}`,
+            text:
+              notice.kind === 'correction'
+                ? `What changed: ${notice.note} The corrected alert follows.`
+                : `${org.name} has retracted this alert: ${notice.note} Please do not act on it or pass it on.`,
+          },
+          retraction: notice.kind === 'retraction',
+        }
+      : {}),
     alert,
     org,
     level: alert.level,
@@ -42,12 +66,17 @@ export function emailTemplateData(alert: Alert, config: Config, personal: { unsu
   };
 }
 
-/** Renders an alert's email (HTML through MJML, and plain text) with personal links as markers. */
-export function renderAlertEmail(alert: Alert, config: Config): RenderedEmail {
-  const data = emailTemplateData(alert, config);
+/**
+ * Renders an alert's email (HTML through MJML, and plain text) with personal links as markers.
+ * With a notice it is a follow-up: "Correction: …" leads with what changed, then the corrected
+ * alert; "Retraction: …" says why, with the title and summary only.
+ */
+export function renderAlertEmail(alert: Alert, config: Config, notice?: EmailNotice): RenderedEmail {
+  const data = emailTemplateData(alert, config, PERSONAL, notice);
   const html = mjmlToHtml(emailTemplate('alert.mjml.hbs')(data), 'alert email');
   const text = emailTemplate('alert.txt.hbs')(data).replace(/\n{3,}/g, '\n\n');
-  return { subject: alert.title, html, text, language: alert.language };
+  const prefix = notice ? `${notice.kind === 'correction' ? 'Correction' : 'Retraction'}: ` : '';
+  return { subject: `${prefix}${alert.title}`, html, text, language: alert.language };
 }
 
 /** Fills the personal markers; used by preview and by the sender's MIME template alike. */

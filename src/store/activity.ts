@@ -11,6 +11,9 @@ export type ActivityEvent =
   | { type: 'publish-requested'; alert: string; actor: string }
   | { type: 'published'; alert: string }
   | { type: 'retry'; alert: string; requeued: Record<string, number> }
+  | { type: 'halted'; alert: string; actor: string; reason: string }
+  | { type: 'resumed'; alert: string; actor: string }
+  | { type: 'corrected' | 'retracted'; alert: string; version: number; actor: string }
   | { type: 'channel-failing'; channel: string; failures: number }
   | { type: 'subscribed'; subscriber: number; via: string }
   | { type: 'unsubscribed'; subscriber: number; via: string }
@@ -36,6 +39,13 @@ export function parseActivity(flat: string[] | null | undefined): ActivityEvent 
       return f.alert ? { type: f.type, alert: f.alert } : null;
     case 'retry':
       return f.alert ? { type: f.type, alert: f.alert, requeued: JSON.parse(f.requeued ?? '{}') as Record<string, number> } : null;
+    case 'halted':
+      return f.alert ? { type: f.type, alert: f.alert, actor: f.actor ?? '', reason: f.reason ?? '' } : null;
+    case 'resumed':
+      return f.alert ? { type: f.type, alert: f.alert, actor: f.actor ?? '' } : null;
+    case 'corrected':
+    case 'retracted':
+      return f.alert ? { type: f.type, alert: f.alert, version: num(f.version), actor: f.actor ?? '' } : null;
     case 'channel-failing':
       return f.channel ? { type: f.type, channel: f.channel, failures: num(f.failures) || 0 } : null;
     case 'subscribed':

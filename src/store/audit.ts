@@ -14,6 +14,10 @@ export const AUDIT_ACTIONS = [
   'scheduled-publish',
   'retried',
   'resolved-unknown',
+  'halted',
+  'resumed',
+  'corrected',
+  'retracted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -29,7 +29,10 @@ export function redisKeys(prefix: string) {
     alertIndex: () => k('alerts'),
     alertSlug: (slug: string) => k('alert-slug', slug),
     rendered: (alertId: string, channel: string) => k('rendered', alertId, channel),
-    publication: (alertId: string) => k('pub', alertId),
+    /** Hash: one delivery's fan-out state (cursor, counts, times); `deliveryId` is the alert id or `<id>@v<n>`. */
+    publication: (deliveryId: string) => k('pub', deliveryId),
+    /** String (JSON): the alert is halted; deliveries of versions up to `version` send nothing more. */
+    halt: (alertId: string) => k('halt', alertId),
 
     /**
      * The public record. Hash: version number -> JSON of that published version (append-only). The

@@ -9,6 +9,8 @@ export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
 export interface LedgerEntry {
   state: DeliveryState;
+  /** Skipped by a halt (a resume re-queues it). */
+  halted?: boolean;
   attempts: number;
   updatedAt: number;
   providerId?: string;
@@ -24,6 +26,8 @@ export interface Outcome {
   url?: string;
   error?: string;
   retryAt?: number;
+  /** Skipped because the alert was halted: a resume sends it after all. */
+  halted?: boolean;
 }
 
 export interface Claimed {
@@ -136,6 +140,7 @@ for _, o in ipairs(outcomes) do
       e.u = o.url
       e.e = o.error
       e.r = o.retryAt
+      e.h = o.halted and 1 or nil
       e.o = nil
       redis.call('HSET', KEYS[1], o.target, cjson.encode(e))
       bump(KEYS[2], ARGV[1], 'sending', -1)
@@ -160,22 +165,25 @@ return applied
 `,
 );
 
-// KEYS: ledger, counts, events, problems. ARGV: channel, now, maxEvents, fromState, toState, note, target...
+// KEYS: ledger, counts, events, problems. ARGV: channel, now, maxEvents, fromState, toState, note, halt, target...
 // Moves entries in fromState to toState: failed/unknown -> queued (retry, resend), unknown -> sent
-// (confirmed by hand), queued/retrying -> skipped (halt). Entries `sending` are never touched.
+// (confirmed by hand), queued/retrying -> skipped (halt: `halt` = 'mark'), skipped -> queued
+// (resume: `halt` = 'only', entries a halt skipped). Entries `sending` are never touched.
 const reopenScript = defineLua(
   'ledger_reopen',
   4,
   `${COMMON_LUA}
 local moved = {}
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local raw = redis.call('HGET', KEYS[1], ARGV[i])
   if raw then
     local e = cjson.decode(raw)
-    if e.s == ARGV[4] then
+    if e.s == ARGV[4] and (ARGV[7] ~= 'only' or e.h == 1) then
       e.s = ARGV[5]
       e.t = tonumber(ARGV[2])
       e.r = nil
+      e.h = nil
+      if ARGV[7] == 'mark' then e.h = 1 end
       if ARGV[5] == 'queued' then e.e = nil end
       if ARGV[6] ~= '' then e.e = ARGV[6] end
       redis.call('HSET', KEYS[1], ARGV[i], cjson.encode(e))
@@ -196,9 +204,10 @@ return moved
 );
 
 function decodeEntry(raw: string): LedgerEntry {
-  const e = JSON.parse(raw) as { s: DeliveryState; a: number; t: number; id?: string; u?: string; e?: string; r?: number };
+  const e = JSON.parse(raw) as { s: DeliveryState; a: number; t: number; id?: string; u?: string; e?: string; r?: number; h?: number };
   return {
     state: e.s,
+    ...(e.h ? { halted: true } : {}),
     attempts: e.a,
     updatedAt: e.t,
     ...(e.id ? { providerId: e.id } : {}),
@@ -212,8 +221,12 @@ export function emptyCounts(): ChannelCounts {
   return { queued: 0, sending: 0, retrying: 0, sent: 0, failed: 0, unknown: 0, skipped: 0, total: 0 };
 }
 
-/** Moves the ledger allows outside a send: retry, resend, confirm by hand, halt. */
-export type Reopen = { from: 'failed' | 'unknown'; to: 'queued' } | { from: 'unknown'; to: 'sent' } | { from: 'queued' | 'retrying'; to: 'skipped' };
+/** Moves the ledger allows outside a send: retry, resend, confirm by hand, halt, resume. */
+export type Reopen =
+  | { from: 'failed' | 'unknown'; to: 'queued' }
+  | { from: 'unknown'; to: 'sent' }
+  | { from: 'queued' | 'retrying'; to: 'skipped'; halted: true }
+  | { from: 'skipped'; to: 'queued'; halted: true };
 
 export class Ledger {
   constructor(
@@ -266,7 +279,7 @@ export class Ledger {
     return (await reopenScript.run(
       this.redis,
       [k.ledger(alertId, channel), k.counts(alertId), k.events(alertId), k.problems(alertId)],
-      [channel, Date.now(), this.maxEvents, move.from, move.to, note, ...targets],
+      [channel, Date.now(), this.maxEvents, move.from, move.to, note, 'halted' in move ? (move.to === 'skipped' ? 'mark' : 'only') : '', ...targets],
     )) as string[];
   }
 

@@ -18,6 +18,9 @@ export interface PersonalLinks {
 export interface Personalisation extends PersonalLinks {
   to: string;
   messageId: string;
+  /** A follow-up threads to the messages this recipient had: the latest, and all of them. */
+  inReplyTo?: string;
+  references?: string[];
 }
 
 type Segment = { static: Buffer } | { dynamic: string };
@@ -110,6 +113,8 @@ export class MimeTemplate {
       this.head,
       `To: ${assertHeaderSafe('To', p.to)}`,
       `Message-ID: ${assertHeaderSafe('Message-ID', p.messageId)}`,
+      ...(p.inReplyTo ? [`In-Reply-To: ${assertHeaderSafe('In-Reply-To', p.inReplyTo)}`] : []),
+      ...(p.references?.length ? [`References: ${assertHeaderSafe('References', p.references.join(' '))}`] : []),
       `List-Unsubscribe: <${assertHeaderSafe('List-Unsubscribe', p.unsubscribeUrl)}>`,
       'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
       '',
@@ -126,10 +131,13 @@ export class MimeTemplate {
   }
 }
 
-/** Deterministic per (alert, subscriber): a re-send after a crash carries the same Message-ID. */
-export function messageIdFor(alertId: string, subscriberId: number, fromAddress: string): string {
+/**
+ * Deterministic per (alert, version, subscriber): a re-send after a crash carries the same
+ * Message-ID, and a follow-up can name the original in In-Reply-To without storing anything.
+ */
+export function messageIdFor(alertId: string, subscriberId: number, fromAddress: string, version = 1): string {
   const domain = /@([^>\s]+)>?\s*$/.exec(fromAddress)?.[1] ?? 'tocsin.invalid';
-  return `<alert.${alertId}.${subscriberId}@${domain}>`;
+  return `<alert.${alertId}${version > 1 ? `.v${version}` : ''}.${subscriberId}@${domain}>`;
 }
 
 /** The bare address inside "Name <addr@host>". */

@@ -1,0 +1,91 @@
+import type { Context } from '../context.js';
+import { errors } from '../errors.js';
+import { haltNote, type Halt } from '../store/halts.js';
+import { jobIds } from '../queue/jobs.js';
+import { parseDeliveryChannel, deliveryId } from '../delivery/delivery-channel.js';
+import { queueAgain } from './requeue.js';
+
+// Halt: stop an alert that is still going out. Every delivery not yet made (queued, or waiting to
+// retry) becomes `skipped` with "halted by NAME: reason", at once. What a worker is sending at
+// that moment finishes and is recorded; before each further message or thread part a worker
+// reads the halt and records `skipped` instead of sending. The fan-out stops adding recipients.
+// Resume: the deliveries a halt skipped are queued again, and the fan-out goes on where it stopped.
+
+export type HaltResult = { outcome: 'halted' | 'already'; halt: Halt; skipped: Record<string, number> };
+
+/** Statuses in which an alert may be halted: it, or one of its follow-ups, may be going out. */
+const HALTABLE = ['publishing', 'published', 'corrected', 'retracted'] as const;
+
+export async function haltAlert(ctx: Context, idOrSlug: string, actor: string, reason = 'no reason given'): Promise<HaltResult> {
+  const alert = await ctx.alerts.require(idOrSlug);
+  const existing = await ctx.halts.get(alert.id);
+  if (existing) return { outcome: 'already', halt: existing, skipped: {} };
+  const counts = await ctx.ledger.counts(alert.id);
+  const fanOut = await ctx.publications.get(alert.id);
+  const goingOut = alert.status === 'publishing' || counts.outstanding > 0 || (fanOut.state === 'fanning-out' && alert.status !== 'halted');
+  if (!(HALTABLE as readonly string[]).includes(alert.status) || !goingOut) throw errors.ALERT_NOT_HALTABLE(alert.slug, alert.status);
+  const version = (await ctx.versions.latest(alert.id))?.version ?? 1;
+  const halt: Halt = { by: actor, reason: reason.trim() || 'no reason given', at: new Date().toISOString(), version };
+  if (!(await ctx.halts.set(alert.id, halt))) return { outcome: 'already', halt: (await ctx.halts.get(alert.id)) ?? halt, skipped: {} };
+  await ctx.alerts.transition(alert.id, ['publishing'], 'halted', { haltedBy: actor, haltedAt: halt.at });
+  const skipped = await skipOutstanding(ctx, alert.id, halt);
+  await ctx.audit.record(alert.id, {
+    actor,
+    action: 'halted',
+    detail: `${halt.reason} (${Object.values(skipped).reduce((a, b) => a + b, 0)} deliveries skipped)`,
+  });
+  await ctx.activity.append({ type: 'halted', alert: alert.id, actor, reason: halt.reason });
+  return { outcome: 'halted', halt, skipped };
+}
+
+/** queued/retrying -> skipped (halted) on every channel of every halted version. */
+async function skipOutstanding(ctx: Context, alertId: string, halt: Halt): Promise<Record<string, number>> {
+  const skipped: Record<string, number> = {};
+  const note = haltNote(halt);
+  for (const channel of await ctx.ledger.channels(alertId)) {
+    if (parseDeliveryChannel(channel).version > halt.version) continue;
+    const waiting = await ctx.ledger.targetsInState(alertId, channel, 'queued', 'retrying');
+    let moved = 0;
+    for (const from of ['queued', 'retrying'] as const) {
+      moved += (await ctx.ledger.reopen(alertId, channel, waiting, { from, to: 'skipped', halted: true }, note)).length;
+    }
+    if (moved) skipped[channel] = moved;
+  }
+  return skipped;
+}
+
+export type ResumeResult = { requeued: Record<string, number>; jobs: number };
+
+export async function resumeAlert(ctx: Context, idOrSlug: string, actor: string): Promise<ResumeResult> {
+  const alert = await ctx.alerts.require(idOrSlug);
+  const halt = await ctx.halts.get(alert.id);
+  if (!halt) throw errors.ALERT_NOT_HALTED(alert.slug, alert.status);
+  await ctx.halts.clear(alert.id);
+  await ctx.alerts.transition(alert.id, ['halted'], 'publishing', { resumedBy: actor });
+  const round = Date.now().toString(36);
+  const result: ResumeResult = { requeued: {}, jobs: 0 };
+  for (const channel of await ctx.ledger.channels(alert.id)) {
+    const halted = (await ctx.ledger.targetsInState(alert.id, channel, 'skipped')).filter(Boolean);
+    const moved = await ctx.ledger.reopen(alert.id, channel, halted, { from: 'skipped', to: 'queued', halted: true });
+    if (!moved.length) continue;
+    result.requeued[channel] = moved.length;
+    result.jobs += await queueAgain(ctx, alert.id, channel, moved, round);
+  }
+  // A fan-out the halt stopped goes on from its cursor (a new job id: the first one completed).
+  for (let version = 1; version <= halt.version; version++) {
+    const pub = await ctx.publications.get(deliveryId(alert.id, version));
+    if (pub.state !== 'fanning-out') continue;
+    if (version === 1) await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.resume(alert.id, round));
+    else await ctx.queues.add({ kind: 'follow-up', alertId: alert.id, version }, `${jobIds.followUp(alert.id, version)}-resume-${round}`);
+    result.jobs++;
+  }
+  await ctx.publications.reopenIfNeeded(alert.id);
+  await ctx.publications.finishIfComplete(alert.id);
+  await ctx.audit.record(alert.id, {
+    actor,
+    action: 'resumed',
+    detail: `${Object.values(result.requeued).reduce((a, b) => a + b, 0)} deliveries queued again`,
+  });
+  await ctx.activity.append({ type: 'resumed', alert: alert.id, actor });
+  return result;
+}
