@@ -7,7 +7,8 @@ import { EMAIL_CHANNEL } from '../publish/rendered.js';
 import { redirectWithNotice, sendPage, type ConsoleDeps } from './deps.js';
 
 const CHECK_TIMEOUT_MS = 15_000;
-const COUNTED = ['waiting', 'active', 'delayed', 'prioritized', 'paused', 'failed'] as const;
+// BullMQ 6 has no 'paused' state: a paused queue keeps its jobs in 'waiting'.
+const COUNTED = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
 
 async function withTimeout(check: () => Promise<HealthReport>): Promise<HealthReport> {
   let timer: NodeJS.Timeout | undefined;
@@ -31,7 +32,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ConsoleDeps): Pro
 
   const queueDepth = async (name: string) => {
     const c = await ctx.queues.get(name).getJobCounts(...COUNTED);
-    return { ...c, depth: (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) + (c.paused ?? 0) };
+    return { ...c, depth: (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) };
   };
 
   app.get('/console/health', { config: { role: 'viewer' } }, async (request, reply) => {

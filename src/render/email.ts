@@ -39,9 +39,9 @@ export function emailTemplateData(alert: Alert, config: Config, personal: { unsu
 }
 
 /** Renders an alert's email (HTML through MJML, and plain text) with personal links as markers. */
-export function renderAlertEmail(alert: Alert, config: Config): RenderedEmail {
+export async function renderAlertEmail(alert: Alert, config: Config): Promise<RenderedEmail> {
   const data = emailTemplateData(alert, config);
-  const html = mjmlToHtml(emailTemplate('alert.mjml.hbs')(data), 'alert email');
+  const html = await mjmlToHtml(emailTemplate('alert.mjml.hbs')(data), 'alert email');
   const text = emailTemplate('alert.txt.hbs')(data).replace(/\n{3,}/g, '\n\n');
   return { subject: alert.title, html, text, language: alert.language };
 }

@@ -344,7 +344,7 @@ export class Ledger {
 
   /** Failed and unknown deliveries, oldest first, with their entries. */
   async problems(alertId: string, limit = 100): Promise<Array<{ channel: string; target: string; entry: LedgerEntry }>> {
-    const members = await this.redis.zrange(this.problemsKey(alertId), 0, limit - 1);
+    const members = await this.redis.zrange(this.problemsKey(alertId), 0, String(limit - 1)); // ioredis 6 types `stop` as a string
     const pipeline = this.redis.pipeline();
     const parsed = members.map((m) => {
       const bar = m.lastIndexOf('|');
