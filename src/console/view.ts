@@ -1,15 +1,16 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import type { Config } from '../config/schema.js';
 import type { ConsoleSession } from './session.js';
 import { hasRole } from './roles.js';
+import { templatesDir } from '../paths.js';
 
 // Console pages: Handlebars templates under templates/console, server-rendered, every value escaped.
 // Scripts are small progressive enhancements read from templates/console/scripts and inlined with
 // the response's CSP nonce; pages work without them.
 
-const dir = fileURLToPath(new URL('../../templates/console/', import.meta.url));
+// From the package root, not from this file: the compiled file lives in dist/src/console/.
+const dir = templatesDir('console');
 const hbs = Handlebars.create();
 
 const STATUS_LABELS: Record<string, string> = {

@@ -25,7 +25,8 @@ export function runCli(ctx: Context, args: string[]): CliRun {
     TOCSIN_CONFIG: '/dev/null',
     LOG_LEVEL: 'error',
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The compiled CLI (dist/, built by the suite's global setup), as `npm start` runs it.
+  const child = spawn(process.execPath, ['bin/tocsin.js', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
