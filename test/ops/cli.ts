@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Context } from '../../src/context.js';
 import { testRedisUrl } from '../helpers/context.js';
+import { spawnTocsin } from '../helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -26,11 +26,11 @@ export function runCli(ctx: Context, args: string[]): CliRun {
     LOG_LEVEL: 'error',
   });
   // The compiled CLI (dist/, built by the suite's global setup), as `npm start` runs it.
-  const child = spawn(process.execPath, ['bin/tocsin.js', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTocsin(args, env, { cwd: ROOT });
   let out = '';
   let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
   const exited = new Promise<number>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : -1)));
