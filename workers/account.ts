@@ -83,7 +83,7 @@ export function createAccountProcessor(ctx: Context, adapter: AccountChannel, ge
             // The lost part exists: the rest of the thread can go on in a later attempt.
             if (posted.length < message.parts.length) {
               await settle({ state: 'retrying', error: `resuming after a lost reply${partial}`, retryAt: Date.now() });
-              throw new Error('part found after a lost reply; resuming the thread');
+              throw new Error('part found after a lost reply; resuming the thread', { cause: err });
             }
             return settle(sentOutcome());
           }

@@ -62,7 +62,7 @@ export function startWorkers(ctx: Context, accounts: Map<string, AccountChannel>
   for (const [channel, adapter] of accounts) {
     const name = QUEUE.account(channel);
     if (!matches(name, options.queues)) continue;
-    let worker: Worker | undefined;
+    let worker: Worker | undefined = undefined; // read by the processor once the worker exists
     const concurrency = ctx.config.social.find((s) => s.id === channel)?.concurrency ?? 1;
     worker = start(
       name,
@@ -78,7 +78,7 @@ export function startWorkers(ctx: Context, accounts: Map<string, AccountChannel>
       await Promise.all(workers.map((w) => w.close()));
       await hooks.stop();
       if (!options.transport) transport?.close();
-      await Promise.all([...accounts.values()].map((a) => a.close?.()));
+      await Promise.all([...accounts.values()].map((a) => a.close?.() ?? Promise.resolve()));
     },
   };
 }

@@ -17,7 +17,7 @@ export async function createAccountChannels(ctx: Context, env: NodeJS.ProcessEnv
     [...accounts.values()].map((channel) =>
       isPreparable(channel)
         ? channel.prepare().catch((err: Error) => ctx.log.warn({ channel: channel.id, err: err.message }, 'could not read provider settings; using defaults'))
-        : undefined,
+        : Promise.resolve(),
     ),
   );
   return accounts;

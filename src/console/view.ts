@@ -33,7 +33,7 @@ const LEVEL_LABELS: Record<string, string> = { watch: 'Watch', warning: 'Warning
 
 export function formatDate(value: unknown): string {
   if (value === undefined || value === null || value === '') return '';
-  const d = typeof value === 'number' ? new Date(value < 1e12 ? value * 1000 : value) : new Date(String(value));
+  const d = typeof value === 'number' ? new Date(value < 1e12 ? value * 1000 : value) : new Date(String(value as string | Date));
   return Number.isNaN(d.getTime()) ? '' : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
@@ -65,7 +65,7 @@ hbs.registerHelper('statusLabel', (s: string) => STATUS_LABELS[s] ?? s);
 hbs.registerHelper('levelLabel', (l: string | null) => (l ? (LEVEL_LABELS[l] ?? l) : 'Report (no level)'));
 hbs.registerHelper('date', formatDate);
 hbs.registerHelper('iso', (v: unknown) => {
-  const d = typeof v === 'number' ? new Date(v < 1e12 ? v * 1000 : v) : new Date(String(v ?? ''));
+  const d = typeof v === 'number' ? new Date(v < 1e12 ? v * 1000 : v) : new Date(String((v ?? '') as string | Date));
   return Number.isNaN(d.getTime()) ? '' : d.toISOString();
 });
 hbs.registerHelper('join', (list: unknown, sep: unknown) => (Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ', ') : ''));

@@ -53,8 +53,8 @@ export function timeAdapter(adapter: AccountChannel, observe: ObserveSend): Acco
   return new Proxy(adapter, {
     get(target, property) {
       if (property === 'deliver') return deliver;
-      const value = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   });
 }

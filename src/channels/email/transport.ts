@@ -36,7 +36,7 @@ export function outboxTransport(dir: string): MailTransport {
 
 const require = createRequire(import.meta.url);
 // nodemailer's own SMTP_URL parser: host, port, secure, auth and ?tls.rejectUnauthorized=false style options.
-const { parseConnectionUrl } = require('nodemailer/lib/shared') as { parseConnectionUrl(url: string): Record<string, unknown> };
+const { parseConnectionUrl } = require('nodemailer/lib/shared') as { parseConnectionUrl: (url: string) => Record<string, unknown> };
 
 // Nagle's algorithm holds the 5-byte "\r\n.\r\n" that ends each message until the server ACKs the
 // body, and servers delay that ACK (40 ms on Linux), so a connection sends at most ~25 messages a

@@ -15,7 +15,8 @@ type Role = { api: boolean; workers: boolean; queues?: string[] };
  */
 async function serve(role: Role): Promise<void> {
   let requested: NodeJS.Signals | undefined;
-  let stop: ((signal: NodeJS.Signals) => Promise<void>) | undefined;
+  // Set once the process has started; a signal before that only records itself in `requested`.
+  let stop: ((signal: NodeJS.Signals) => Promise<void>) | undefined = undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (requested) {
       // The drain can wait on Redis or a provider that no longer answers; a person or a
