@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import nodemailer from 'nodemailer';
+import nodemailer, { type TransportOptions } from 'nodemailer';
 import type { RenderedEmail } from '../src/render/email.js';
 import { personalise } from '../src/render/email.js';
 import { personalLinks } from '../src/publish/links.js';
@@ -17,7 +17,7 @@ import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, benchConfig } from './lib/c
 const require = createRequire(import.meta.url);
 const MailComposer = require('nodemailer/lib/mail-composer') as new (mail: object) => { compile(): { build(): Promise<Buffer> } };
 
-type OptionsFn = (email: Config['email'], url: string) => nodemailer.TransportOptions;
+type OptionsFn = (email: Config['email'], url: string) => TransportOptions;
 const shared = (transportModule as unknown as { smtpTransportOptions?: OptionsFn }).smtpTransportOptions;
 
 /** What smtpTransport passes to nodemailer, for a transport.ts that does not export it. */
@@ -30,7 +30,7 @@ const copiedOptions: OptionsFn = (email, url) =>
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 60_000,
-  }) as nodemailer.TransportOptions;
+  }) as TransportOptions;
 
 export const transportOptionsSource = shared ? 'smtpTransportOptions() from transport.ts' : "a copy of smtpTransport's nodemailer options";
 

@@ -10,7 +10,7 @@ const ctx = await createContext(config);
 const workers = startWorkers(ctx, new Map());
 await Promise.all(workers.workers.map((w) => w.waitUntilReady()));
 
-process.on('message', async (m: { type: string }) => {
+async function onMessage(m: { type: string }): Promise<void> {
   // What the resident memory is made of: the JS heap, or buffers outside it (sockets, MIME).
   if (m.type === 'memory') process.send?.({ type: 'memory', ...process.memoryUsage() });
   if (m.type !== 'stop') return;
@@ -18,6 +18,7 @@ process.on('message', async (m: { type: string }) => {
   await ctx.close();
   const cpu = process.cpuUsage();
   process.send?.({ type: 'stopped', cpuSeconds: (cpu.user + cpu.system) / 1e6 }, () => process.exit(0));
-});
+}
+process.on('message', (m: { type: string }) => void onMessage(m));
 process.on('disconnect', () => process.exit(1));
 process.send?.({ type: 'ready' });

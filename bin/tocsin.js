@@ -1,14 +1,12 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when `npm run build` has been run, otherwise the TypeScript through tsx.
+// Runs the compiled CLI in dist/. There is no TypeScript compiler at run time: `npm install`
+// builds dist/ (the `prepare` script), and `npm run build` rebuilds it after a change.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const compiled = `${root}dist/src/cli/main.js`;
-if (existsSync(compiled)) {
-  await import(pathToFileURL(compiled).href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(pathToFileURL(`${root}src/cli/main.ts`).href);
+const compiled = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+if (!existsSync(compiled)) {
+  process.stderr.write(`tocsin: ${compiled} is missing. Build it with \`npm run build\` (npm install does so itself).\n`);
+  process.exit(1);
 }
+await import(pathToFileURL(compiled).href);

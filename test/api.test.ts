@@ -144,7 +144,7 @@ describe('alerts API', () => {
         body: '<script>steal()</script>\n\n[x](javascript:alert(1))',
       })
     ).json();
-    const email = renderAlertEmail(alert, ctx.config);
+    const email = await renderAlertEmail(alert, ctx.config);
     expect(email.html).not.toMatch(/<script>|<img src=x|href="javascript:/i);
     expect(email.html).toContain('&lt;script&gt;steal()&lt;/script&gt;');
     expect(email.html).toContain('T &lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;');

@@ -37,7 +37,7 @@ describe('email delivery when the SMTP server misbehaves', () => {
   });
 
   it('delivers everything once a server that was down comes back, and marks nothing failed', async () => {
-    const ids = await seedSubscribers(
+    await seedSubscribers(
       ctx,
       200,
       () => ({ countries: ['KZ'], minLevel: 'all' }),

@@ -7,7 +7,7 @@ import { createLogger } from '../src/log.js';
 import { seedSubscribers, storeAlert } from './helpers/fixtures.js';
 import { publishAlert } from '../src/publish/publish.js';
 import { alertStatus } from '../src/publish/status.js';
-import { formatStatus } from '../src/cli/commands/status.js';
+import { formatStatus } from '../src/cli/commands/status-format.js';
 
 // Issue 12: when Redis refuses writes (out of memory under noeviction, or a read-only replica),
 // status showed deliveries as `sending` and the reason was only in a worker's log.

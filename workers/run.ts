@@ -102,7 +102,7 @@ export function startWorkers(ctx: Context, accounts: Map<string, Messenger>, opt
       await Promise.all(workers.map((w) => w.close()));
       await hooks.stop();
       if (!options.transport) transport?.close();
-      await Promise.all([...accounts.values()].map((a) => a.close?.()));
+      await Promise.all([...accounts.values()].map((a) => a.close?.() ?? Promise.resolve()));
     },
   };
 }

@@ -41,7 +41,9 @@ export async function createAccountChannels(ctx: Context, env: NodeJS.ProcessEnv
   const accounts = await buildAccounts(ctx.config, ctx.providers, env, deps);
   await Promise.all(
     [...accounts.values()].map((channel) =>
-      channel.prepare?.().catch((err: Error) => ctx.log.warn({ channel: channel.id, err: err.message }, 'could not read provider settings; using defaults')),
+      channel.prepare
+        ? channel.prepare().catch((err: Error) => ctx.log.warn({ channel: channel.id, err: err.message }, 'could not read provider settings; using defaults'))
+        : Promise.resolve(),
     ),
   );
   return accounts;

@@ -68,6 +68,6 @@ export async function alertPageData(deps: ConsoleDeps, alert: WorkflowAlert, ses
     canPublish: isPublisher && ['draft', 'approved', 'scheduled'].includes(alert.status) && !blocker,
     publishBlocker: isPublisher && ['draft', 'approved', 'scheduled'].includes(alert.status) ? blocker : null,
     canCancel: isPublisher && alert.status === 'scheduled',
-    preview: editable || alert.status === 'scheduled' ? previewAlert(ctx.config, deps.accounts, alert) : undefined,
+    preview: editable || alert.status === 'scheduled' ? await previewAlert(ctx.config, deps.accounts, alert) : undefined,
   };
 }

@@ -162,7 +162,7 @@ export async function composeRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
     const alertId = field(request.body, 'alertId');
     const editing = alertId ? await ctx.alerts.get(alertId) : null;
     const { input, errors } = toAlertInput(values, undefined, Boolean(editing));
-    const preview = input ? previewAlert(ctx.config, deps.accounts, newAlert(input, new Date(), actorOf(request).actor)) : undefined;
+    const preview = input ? await previewAlert(ctx.config, deps.accounts, newAlert(input, new Date(), actorOf(request).actor)) : undefined;
     if (request.headers['x-tocsin-fragment'] === '1') {
       return reply.type('text/html; charset=utf-8').send(renderFragment(ctx.config, 'preview-fragment', { preview, errors }, request.consoleSession));
     }

@@ -5,7 +5,8 @@ import { probeRedisWrites, redisWriteProblem } from '../store/redis-writes.js';
 import { EMAIL_CHANNEL } from '../publish/rendered.js';
 import { redirectWithNotice, sendPage, type ConsoleDeps } from './deps.js';
 
-const COUNTED = ['waiting', 'active', 'delayed', 'prioritized', 'paused', 'failed'] as const;
+// BullMQ 6 has no 'paused' state: a paused queue keeps its jobs in 'waiting'.
+const COUNTED = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
 
 /** Channel health: last credential check, last success, failure run, and the queue behind each. */
 export async function healthRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
@@ -14,7 +15,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ConsoleDeps): Pro
 
   const queueDepth = async (name: string) => {
     const c = await ctx.queues.get(name).getJobCounts(...COUNTED);
-    return { ...c, depth: (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) + (c.paused ?? 0) };
+    return { ...c, depth: (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) };
   };
 
   app.get('/console/health', { config: { role: 'viewer' } }, async (request, reply) => {

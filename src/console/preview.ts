@@ -35,14 +35,14 @@ export interface AlertPreview {
   channels: ChannelPreview[];
 }
 
-export function previewAlert(config: Config, accounts: Map<string, Messenger>, alert: Alert): AlertPreview {
+export async function previewAlert(config: Config, accounts: Map<string, Messenger>, alert: Alert): Promise<AlertPreview> {
   const base = config.http.publicUrl.replace(/\/+$/, '');
   // Sample personal links, so the preview shows where they go without minting real tokens.
   const links = { unsubscribeUrl: `${base}/unsubscribe/PREVIEW`, preferencesUrl: `${base}/preferences/PREVIEW` };
   let email: EmailPreview | undefined;
   if (config.email.enabled) {
     try {
-      const rendered = renderAlertEmail(alert, config);
+      const rendered = await renderAlertEmail(alert, config);
       email = { subject: rendered.subject, html: personalise(rendered.html, links), text: personalise(rendered.text, links) };
     } catch (err) {
       email = { subject: alert.title, html: '', text: '', error: (err as Error).message };

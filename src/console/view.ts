@@ -1,15 +1,16 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import type { Config } from '../config/schema.js';
 import type { ConsoleSession } from './session.js';
 import { hasRole } from './roles.js';
+import { templatesDir } from '../paths.js';
 
 // Console pages: Handlebars templates under templates/console, server-rendered, every value escaped.
 // Scripts are small progressive enhancements read from templates/console/scripts and inlined with
 // the response's CSP nonce; pages work without them.
 
-const dir = fileURLToPath(new URL('../../templates/console/', import.meta.url));
+// From the package root, not from this file: the compiled file lives in dist/src/console/.
+const dir = templatesDir('console');
 const hbs = Handlebars.create();
 
 const STATUS_LABELS: Record<string, string> = {
@@ -32,7 +33,7 @@ const LEVEL_LABELS: Record<string, string> = { watch: 'Watch', warning: 'Warning
 
 export function formatDate(value: unknown): string {
   if (value === undefined || value === null || value === '') return '';
-  const d = typeof value === 'number' ? new Date(value < 1e12 ? value * 1000 : value) : new Date(String(value));
+  const d = typeof value === 'number' ? new Date(value < 1e12 ? value * 1000 : value) : new Date(String(value as string | Date));
   return Number.isNaN(d.getTime()) ? '' : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
@@ -64,7 +65,7 @@ hbs.registerHelper('statusLabel', (s: string) => STATUS_LABELS[s] ?? s);
 hbs.registerHelper('levelLabel', (l: string | null) => (l ? (LEVEL_LABELS[l] ?? l) : 'Report (no level)'));
 hbs.registerHelper('date', formatDate);
 hbs.registerHelper('iso', (v: unknown) => {
-  const d = typeof v === 'number' ? new Date(v < 1e12 ? v * 1000 : v) : new Date(String(v ?? ''));
+  const d = typeof v === 'number' ? new Date(v < 1e12 ? v * 1000 : v) : new Date(String((v ?? '') as string | Date));
   return Number.isNaN(d.getTime()) ? '' : d.toISOString();
 });
 hbs.registerHelper('join', (list: unknown, sep: unknown) => (Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ', ') : ''));

@@ -3,7 +3,7 @@ import formbody from '@fastify/formbody';
 import type { Context } from '../context.js';
 import { alertRoutes } from './routes/alerts.js';
 import { bearerAuth } from './auth.js';
-import type { ServerPlugin } from './plugins.js';
+import type { ServerPlugin } from './server-plugin.js';
 import { publicRoutes } from '../public/routes.js';
 
 export interface ServerOptions {

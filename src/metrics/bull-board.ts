@@ -93,6 +93,6 @@ export function anyAuth(...hooks: AuthHook[]): AuthHook {
         first ??= err;
       }
     }
-    throw first ?? errors.UNAUTHORIZED();
+    throw (first as Error | undefined) ?? errors.UNAUTHORIZED();
   };
 }

@@ -46,14 +46,11 @@ export async function renderMetrics(snapshot: MetricsSnapshot): Promise<{ conten
     if (from !== undefined && to !== undefined && a.counts.outstanding === 0) duration.set({ alert: a.id }, Math.max(0, to - from));
   }
 
-  const jobs = gauge('tocsin_queue_jobs', 'Jobs per queue and state (waiting, prioritized, paused, active, delayed, failed, waiting-children).', [
-    'queue',
-    'state',
-  ]);
-  const depth = gauge('tocsin_queue_depth', 'Jobs ready to run but not started (waiting + prioritized + paused).', ['queue']);
+  const jobs = gauge('tocsin_queue_jobs', 'Jobs per queue and state (waiting, prioritized, active, delayed, failed, waiting-children).', ['queue', 'state']);
+  const depth = gauge('tocsin_queue_depth', 'Jobs ready to run but not started (waiting + prioritized).', ['queue']);
   for (const q of snapshot.queues) {
     for (const state of QUEUE_STATES) jobs.set({ queue: q.name, state }, q.counts[state]);
-    depth.set({ queue: q.name }, q.counts.waiting + q.counts.prioritized + q.counts.paused);
+    depth.set({ queue: q.name }, q.counts.waiting + q.counts.prioritized);
   }
 
   const subscribers = gauge('tocsin_subscribers', 'Subscribers by status (counted at tocsin_subscribers_counted_timestamp_seconds).', ['status']);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import { errors } from '../errors.js';
 import { secretsEqual } from '../http/auth.js';
-import type { ServerPlugin } from '../http/plugins.js';
+import type { ServerPlugin } from '../http/server-plugin.js';
 import { adminTokenAuth, anyAuth, mountBullBoard } from './bull-board.js';
 import { consoleAuthHook } from '../console/external-auth.js';
 import { renderMetrics } from './exposition.js';

@@ -10,7 +10,8 @@ import { readLatency, type LatencySeries } from './latency.js';
 // Everything /metrics shows is read from Redis at scrape time, so any API process, however many
 // there are and wherever the workers run, reports the same global numbers.
 
-export const QUEUE_STATES = ['waiting', 'prioritized', 'paused', 'active', 'delayed', 'failed', 'waiting-children'] as const;
+// BullMQ 6 has no 'paused' state: a paused queue keeps its jobs in 'waiting'.
+export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'waiting-children'] as const;
 export type QueueState = (typeof QUEUE_STATES)[number];
 
 export interface AlertSnapshot {

@@ -1,4 +1,3 @@
-import type { NotifyEvent } from '../config/schema.js';
 import type { AlertStatusReport } from '../publish/status.js';
 import type { ChannelCounts } from '../store/ledger.js';
 import type { ChannelHealth } from '../store/health.js';

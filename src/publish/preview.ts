@@ -9,9 +9,9 @@ import { withLink } from '../domain/alert-link.js';
 export type Preview = { kind: 'email'; email: RenderedEmail } | { kind: 'account'; message: RenderedMessage };
 
 /** What a channel would send, from the same renderers delivery uses. Personal links are samples. */
-export function renderPreview(ctx: Pick<Context, 'config'>, accounts: Map<string, Messenger>, alert: Alert, channel: string): Preview {
+export async function renderPreview(ctx: Pick<Context, 'config'>, accounts: Map<string, Messenger>, alert: Alert, channel: string): Promise<Preview> {
   if (channel === EMAIL_CHANNEL) {
-    const email = renderAlertEmail(alert, ctx.config);
+    const email = await renderAlertEmail(alert, ctx.config);
     const base = ctx.config.http.publicUrl.replace(/\/+$/, '');
     const links = { unsubscribeUrl: `${base}/unsubscribe/PREVIEW`, preferencesUrl: `${base}/preferences/PREVIEW` };
     return { kind: 'email', email: { ...email, html: personalise(email.html, links), text: personalise(email.text, links) } };

@@ -12,7 +12,7 @@ export const EMAIL_CHANNEL = 'email';
 export async function storeRenderedOnce(ctx: Context, alert: Alert, channel: string, render?: () => RenderedMessage): Promise<void> {
   const key = ctx.keys.rendered(alert.id, channel);
   if (await ctx.redis.exists(key)) return;
-  const value = channel === EMAIL_CHANNEL ? renderAlertEmail(alert, ctx.config) : render?.();
+  const value = channel === EMAIL_CHANNEL ? await renderAlertEmail(alert, ctx.config) : render?.();
   if (!value) throw new Error(`no renderer for channel ${channel}`);
   await ctx.redis.set(key, JSON.stringify(value), 'NX');
 }

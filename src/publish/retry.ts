@@ -1,6 +1,5 @@
 import type { Context } from '../context.js';
 import { queueAgain } from './requeue.js';
-import { EMAIL_CHANNEL } from './rendered.js';
 
 export interface RetryResult {
   /** Targets moved back to queued, per channel. */

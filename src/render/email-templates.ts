@@ -25,14 +25,14 @@ export function emailTemplate(fileName: string): HandlebarsTemplateDelegate {
   return fn;
 }
 
-// mjml 4 renders synchronously; its published types describe mjml 5's promise. It is loaded on
-// first use: it is large, and most CLI commands never render an email.
-type Mjml = (source: string, options: Record<string, unknown>) => { html: string; errors: Array<{ formattedMessage: string }> };
+// MJML 5 renders asynchronously (there is no synchronous form). It is loaded on first use: it is
+// large, and most CLI commands never render an email.
+type Mjml = typeof import('mjml');
 let mjml: Mjml | undefined;
 
-export function mjmlToHtml(source: string, what: string): string {
+export async function mjmlToHtml(source: string, what: string): Promise<string> {
   mjml ??= createRequire(import.meta.url)('mjml') as Mjml;
-  const { html, errors } = mjml(source, { validationLevel: 'soft', keepComments: false });
+  const { html, errors } = await mjml(source, { validationLevel: 'soft', keepComments: false });
   if (errors.length > 0 && !html) throw new Error(`${what} template: ${errors.map((e) => e.formattedMessage).join('; ')}`);
   return html;
 }

@@ -71,9 +71,9 @@ export function emailTemplateData(alert: Alert, config: Config, personal: { unsu
  * With a notice it is a follow-up: "Correction: …" leads with what changed, then the corrected
  * alert; "Retraction: …" says why, with the title and summary only.
  */
-export function renderAlertEmail(alert: Alert, config: Config, notice?: EmailNotice): RenderedEmail {
+export async function renderAlertEmail(alert: Alert, config: Config, notice?: EmailNotice): Promise<RenderedEmail> {
   const data = emailTemplateData(alert, config, PERSONAL, notice);
-  const html = mjmlToHtml(emailTemplate('alert.mjml.hbs')(data), 'alert email');
+  const html = await mjmlToHtml(emailTemplate('alert.mjml.hbs')(data), 'alert email');
   const text = emailTemplate('alert.txt.hbs')(data).replace(/\n{3,}/g, '\n\n');
   const prefix = notice ? `${notice.kind === 'correction' ? 'Correction' : 'Retraction'}: ` : '';
   return { subject: `${prefix}${alert.title}`, html, text, language: alert.language };

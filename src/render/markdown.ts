@@ -3,6 +3,9 @@ import MarkdownIt from 'markdown-it';
 // Raw HTML is off: an alert body is written by staff but may quote hostile text, and it goes
 // into every subscriber's inbox. Links are checked by markdown-it's validateLink (no javascript:).
 const md = new MarkdownIt({ html: false, linkify: true, typographer: true, breaks: false });
+// markdown-it 15 (linkify-it 6) no longer links bare domains such as example.org by default; alerts
+// written for 14 relied on it, so it stays on.
+md.linkify.set({ fuzzyLink: true });
 
 const defaultLinkOpen = md.renderer.rules.link_open ?? ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
 md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
@@ -70,13 +73,14 @@ export function markdownToText(source: string): string {
     .trim();
 }
 
-function inlineText(children: ReturnType<MarkdownIt['parseInline']>[number]['children'] & object): string {
+function inlineText(children: ReturnType<typeof md.parseInline>[number]['children'] & object): string {
   let out = '';
   let href: string | null = null;
   let linkText = '';
   for (const child of children) {
     if (child.type === 'link_open') {
-      href = child.attrGet('href');
+      const attr = child.attrGet('href'); // markdown-it 15 types attributes as string | number
+      href = attr === null ? null : String(attr);
       linkText = '';
     } else if (child.type === 'link_close') {
       out += href && href !== linkText ? `${linkText} (${href})` : linkText;

@@ -64,7 +64,7 @@ const SUBJECTS: Record<SubscriptionEmailKind, (org: string) => string> = {
   goodbye: (org) => `You are unsubscribed from ${org} alerts`,
 };
 
-export function renderSubscriptionEmail(kind: SubscriptionEmailKind, config: Config, data: SubscriptionEmailData): RenderedSubscriptionEmail {
+export async function renderSubscriptionEmail(kind: SubscriptionEmailKind, config: Config, data: SubscriptionEmailData): Promise<RenderedSubscriptionEmail> {
   const org = config.organisation;
   const base = config.http.publicUrl.replace(/\/+$/, '');
   const subject = SUBJECTS[kind](org.name);
@@ -78,7 +78,7 @@ export function renderSubscriptionEmail(kind: SubscriptionEmailKind, config: Con
     levelText: MIN_LEVEL_LABELS[data.minLevel],
     expiresIn: data.expiresInS ? duration(data.expiresInS) : '',
   };
-  const html = mjmlToHtml(template(kind, data.language, 'mjml')(model), `${kind} email`);
+  const html = await mjmlToHtml(template(kind, data.language, 'mjml')(model), `${kind} email`);
   const text =
     template(
       kind,

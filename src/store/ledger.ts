@@ -330,7 +330,7 @@ export class Ledger {
 
   /** Failed and unknown deliveries, oldest first, with their entries. */
   async problems(alertId: string, limit = 100): Promise<Array<{ channel: string; target: string; entry: LedgerEntry }>> {
-    const members = await this.redis.zrange(this.keys.problems(alertId), 0, limit - 1);
+    const members = await this.redis.zrange(this.keys.problems(alertId), 0, String(limit - 1)); // ioredis 6 types `stop` as a string
     const parsed = members.map((m) => {
       const bar = m.lastIndexOf('|');
       return { channel: m.slice(0, bar), target: m.slice(bar + 1) };

@@ -120,7 +120,7 @@ export async function scrubAddress(ctx: Context, norm: string, id: number | null
           break;
         }
         case 'zset': {
-          const members = await redis.zrange(key, 0, -1);
+          const members = await redis.zrange(key, 0, '-1'); // ioredis 6 types `stop` as a string
           const hits = members.filter(has);
           if (hits.length) scrubbed += await redis.zrem(key, ...hits);
           break;

@@ -1,13 +1,10 @@
-import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Context } from '../context.js';
 import { createMailTransport, type MailTransport } from '../channels/email/transport.js';
 import { assertHeaderSafe, envelopeAddress } from '../channels/email/mime.js';
 import { maskEmail } from '../domain/subscriber.js';
 import { renderSubscriptionEmail, type SubscriptionEmailData, type SubscriptionEmailKind } from '../render/subscription-emails.js';
-
-const require = createRequire(import.meta.url);
-const MailComposer = require('nodemailer/lib/mail-composer') as typeof import('nodemailer/lib/mail-composer/index.js');
 
 export interface SubscriptionMail extends SubscriptionEmailData {
   kind: SubscriptionEmailKind;
@@ -33,7 +30,7 @@ export class SubscriptionMailer {
   /** Builds the finished RFC 5322 message; exported for tests and previews. */
   async compose(mail: SubscriptionMail): Promise<{ raw: Buffer; messageId: string }> {
     const { config } = this.ctx;
-    const rendered = renderSubscriptionEmail(mail.kind, config, mail);
+    const rendered = await renderSubscriptionEmail(mail.kind, config, mail);
     const domain = envelopeAddress(config.email.from).split('@')[1] ?? 'tocsin.invalid';
     const messageId = `<${mail.kind}.${randomBytes(12).toString('hex')}@${domain}>`;
     const headers: Record<string, string> = {

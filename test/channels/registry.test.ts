@@ -93,7 +93,7 @@ describe('a provider added through the registry alone', () => {
     expect(checks.find((c) => c.channel === 'coop')).toMatchObject({ provider: 'pigeon', report: { ok: true, detail: 'the loft answered 200' } });
 
     const alert = await storeAlert(h.ctx, { image: undefined });
-    const preview = renderPreview(h.ctx, h.accounts, alert, 'coop');
+    const preview = await renderPreview(h.ctx, h.accounts, alert, 'coop');
     expect(preview.kind === 'account' && preview.message.parts.map((p) => p.text)).toEqual([alert.title, alert.summary]);
 
     await publishAlert(h.ctx, alert.id);

@@ -181,7 +181,7 @@ describe('bounce and complaint webhooks', () => {
     const url = `${h.base}/api/webhooks/bounces/postmark`;
     const basic = (creds: string) => ({ authorization: `Basic ${Buffer.from(creds).toString('base64')}` });
     const id = await subscriber('pm-hard@example.org');
-    const body = { RecordType: 'Bounce', ID: 4323372036854775807, Type: 'HardBounce', TypeCode: 1, Email: 'pm-hard@example.org', Description: 'unknown user' };
+    const body = { RecordType: 'Bounce', ID: 4323372036854775808, Type: 'HardBounce', TypeCode: 1, Email: 'pm-hard@example.org', Description: 'unknown user' };
     expect((await postJson(url, body)).status).toBe(401);
     expect((await postJson(url, body, basic('tocsin:wrong'))).status).toBe(401);
     expect(await status(id)).toBe('confirmed');

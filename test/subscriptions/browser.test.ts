@@ -121,7 +121,7 @@ describe('subscribing in a browser', () => {
 
   it('the alert email reads well at 375 and 600 px', async () => {
     const alert = await storeAlert(h.ctx, { level: 'emergency' });
-    const rendered = renderAlertEmail(alert, h.ctx.config);
+    const rendered = await renderAlertEmail(alert, h.ctx.config);
     const html = personalise(rendered.html, personalLinks(h.ctx, 1));
     const page = await browser.newPage({ viewport: { width: 375, height: 800 } });
     // Nothing leaves the machine: the photo is answered locally, everything else refused.

@@ -141,7 +141,7 @@ export async function dumpKey(ctx: Context, key: string): Promise<unknown> {
     case 'set':
       return (await ctx.redis.smembers(key)).sort();
     case 'zset':
-      return ctx.redis.zrange(key, 0, -1, 'WITHSCORES');
+      return ctx.redis.zrange(key, 0, '-1', 'WITHSCORES');
     case 'stream':
       return ctx.redis.xrange(key, '-', '+');
     default:

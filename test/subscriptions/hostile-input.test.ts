@@ -187,7 +187,7 @@ describe('the alert email escapes what authors wrote', () => {
       body: 'Body <iframe src="https://evil.example"></iframe> and [a link](javascript:alert(3)).',
       recommendations: ['<a href="https://evil.example">click</a>'],
     });
-    const { html, text } = renderAlertEmail(alert, h.ctx.config);
+    const { html, text } = await renderAlertEmail(alert, h.ctx.config);
     expect(html).not.toMatch(/<script>alert|<img src=x|<iframe|href="javascript:|>click<\/a>/);
     expect(html).toContain('Alert &lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).toContain('Body &lt;iframe');

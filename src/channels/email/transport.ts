@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
-import nodemailer from 'nodemailer';
+import nodemailer, { type TransportOptions } from 'nodemailer';
 import type { Config } from '../../config/schema.js';
 
 /** The smallest mail transport Tocsin needs; nodemailer's SMTP pool implements it. */
@@ -36,7 +36,7 @@ export function outboxTransport(dir: string): MailTransport {
 
 const require = createRequire(import.meta.url);
 // nodemailer's own SMTP_URL parser: host, port, secure, auth and ?tls.rejectUnauthorized=false style options.
-const { parseConnectionUrl } = require('nodemailer/lib/shared') as { parseConnectionUrl(url: string): Record<string, unknown> };
+const { parseConnectionUrl } = require('nodemailer/lib/shared') as { parseConnectionUrl: (url: string) => Record<string, unknown> };
 
 // Nagle's algorithm holds the 5-byte "\r\n.\r\n" that ends each message until the server ACKs the
 // body, and servers delay that ACK (40 ms on Linux), so a connection sends at most ~25 messages a
@@ -49,7 +49,7 @@ function noDelaySocket(options: SocketOptions, callback: (err: Error | null, soc
 }
 
 /** nodemailer options of Tocsin's SMTP pool; the benchmark's baselines use the same. */
-export function smtpTransportOptions(config: Config['email'], url: string): nodemailer.TransportOptions {
+export function smtpTransportOptions(config: Config['email'], url: string): TransportOptions {
   return {
     // Not `url`: given { url, ... }, createTransport builds its transport from the URL alone and
     // drops every other option, so there was no pool (a new connection per message) and none of
@@ -64,7 +64,7 @@ export function smtpTransportOptions(config: Config['email'], url: string): node
     socketTimeout: 60_000,
     getSocket: noDelaySocket,
     // SMTP_URL may carry ?tls.rejectUnauthorized=false for a local catcher; nothing else is implied.
-  } as nodemailer.TransportOptions;
+  } as TransportOptions;
 }
 
 export function smtpTransport(config: Config['email'], url: string): MailTransport {

@@ -234,7 +234,7 @@ export function chatWebhookError(format: ChatFormat, status: number, headers: He
   if (format === 'discord') {
     let json: { retry_after?: number; message?: string; code?: number; global?: boolean } = {};
     try {
-      json = JSON.parse(body);
+      json = JSON.parse(body) as typeof json;
     } catch {
       // not JSON
     }

@@ -121,7 +121,7 @@ export class XChannel extends SocialAccount<XOptions> implements Messenger {
     const me = await this.whoAmI(signal);
     const wanted = comparable(part.text);
     const previous = position.replyTo;
-    const response = await this.call(
+    const response: unknown = await this.call(
       (client) =>
         client.v2.get(`users/${me.id}/tweets`, {
           max_results: 20,
@@ -297,7 +297,7 @@ export class XChannel extends SocialAccount<XOptions> implements Messenger {
 
 function headerValue(headers: Record<string, unknown> | undefined, name: string): string | undefined {
   const v = headers?.[name];
-  return Array.isArray(v) ? String(v[0]) : v === undefined ? undefined : String(v);
+  return Array.isArray(v) ? String(v[0]) : v === undefined ? undefined : String(v as string | number);
 }
 
 /** When X will take posts again: the per-endpoint window, or the 24-hour cap that ran out. */

@@ -24,7 +24,7 @@ export function registerChannelCommands(program: Command): void {
     .action((target: string, opts: { channel: string; html?: boolean }) =>
       withContext(async (ctx) => {
         const alert = await loadAlert(ctx, target);
-        const preview = renderPreview(ctx, await createAccountChannels(ctx), alert, opts.channel);
+        const preview = await renderPreview(ctx, await createAccountChannels(ctx), alert, opts.channel);
         if (preview.kind === 'email') {
           print(`Subject: ${preview.email.subject}`);
           print('');

@@ -7,8 +7,30 @@ import { fail } from '../runtime.js';
 
 type Role = { api: boolean; workers: boolean; queues?: string[] };
 
-/** `start` (API + every worker), `api`, and `worker --queues ...`. SIGTERM drains in-flight work. */
+/**
+ * `start` (API + every worker), `api`, and `worker --queues ...`. SIGTERM or SIGINT drains
+ * in-flight work and exits; a second signal exits at once. Signals are handled from the first
+ * line: one that arrives while the process starts stops it as soon as what has started can be
+ * closed, instead of killing it halfway (Node's default) or being missed.
+ */
 async function serve(role: Role): Promise<void> {
+  let requested: NodeJS.Signals | undefined;
+  // Set once the process has started; a signal before that only records itself in `requested`.
+  let stop: ((signal: NodeJS.Signals) => Promise<void>) | undefined = undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (requested) {
+      // The drain can wait on Redis or a provider that no longer answers; a person or a
+      // supervisor asking twice gets the process gone now. Jobs it held are taken over after
+      // workers.lockDurationMs, and the ledger keeps anyone already sent from being sent again.
+      process.stderr.write(`tocsin: second ${signal}: exiting without waiting for jobs in flight\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    requested = signal;
+    void stop?.(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
   const config = loadConfig();
   const ctx = await createContext(config);
   const log = ctx.log;
@@ -23,18 +45,15 @@ async function serve(role: Role): Promise<void> {
   const { startWorkers } = await import('../../../workers/run.js');
   const { buildServer } = await import('../../http/server.js');
   const { serverPlugins } = await import('../../http/plugins.js');
-  const workers = role.workers ? startWorkers(ctx, accounts, { queues: role.queues }) : undefined;
+  const workers = role.workers && !requested ? startWorkers(ctx, accounts, { queues: role.queues }) : undefined;
   if (workers) log.info({ queues: workers.workers.map((w) => w.name) }, 'workers started');
-  const app = role.api ? await buildServer(ctx, { plugins: serverPlugins(accounts) }) : undefined;
-  if (app) {
+  const app = role.api && !requested ? await buildServer(ctx, { plugins: serverPlugins(accounts) }) : undefined;
+  if (app && !requested) {
     await app.listen({ port: ctx.config.http.port, host: ctx.config.http.host });
     log.info(`Tocsin is listening on http://${ctx.config.http.host}:${ctx.config.http.port} (public URL ${ctx.config.http.publicUrl})`);
   }
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  stop = async (signal: NodeJS.Signals) => {
     log.info({ signal }, 'stopping: finishing jobs in flight');
     const force = setTimeout(() => {
       log.error('jobs did not finish within 60 s; exiting. Unfinished jobs are taken over by another worker.');
@@ -47,8 +66,7 @@ async function serve(role: Role): Promise<void> {
     log.info('stopped');
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  if (requested) await stop(requested);
 }
 
 export function registerServeCommands(program: Command): void {

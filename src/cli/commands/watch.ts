@@ -3,7 +3,7 @@ import type { Context } from '../../context.js';
 import { alertStatus, type AlertStatusReport } from '../../publish/status.js';
 import type { ChannelCounts } from '../../store/ledger.js';
 import { withContext, fail } from '../runtime.js';
-import { formatStatus } from './status.js';
+import { formatStatus } from './status-format.js';
 
 // `tocsin status ID --watch`: live progress per channel, read from the alert's event stream (to
 // wake up) and its ledger counters (the numbers). Exit 0 when every delivery has an outcome and

@@ -15,7 +15,7 @@ export async function previewRoutes(app: FastifyInstance, ctx: Context, accounts
     const parsed = query.safeParse(request.query);
     if (!parsed.success) throw errors.BODY_INVALID(formatZodIssues(parsed.error.issues));
     const alert = await ctx.alerts.require(request.params.id);
-    const preview = renderPreview(ctx, accounts, alert, parsed.data.channel);
+    const preview = await renderPreview(ctx, accounts, alert, parsed.data.channel);
     return preview.kind === 'email'
       ? { channel: 'email', subject: preview.email.subject, text: preview.email.text, html: preview.email.html }
       : { channel: preview.message.channel, provider: preview.message.provider, parts: preview.message.parts };

@@ -131,7 +131,7 @@ export class SnsVerifier {
     const validNow = Date.parse(cert.validFrom) <= now && now <= Date.parse(cert.validTo);
     const signature = Buffer.from(m.Signature, 'base64');
     const algorithm = m.SignatureVersion === '2' ? 'sha256' : 'sha1';
-    let ok = false;
+    let ok: boolean;
     try {
       ok = verifySignature(algorithm, Buffer.from(snsStringToSign(m), 'utf8'), cert.publicKey, signature);
     } catch {
