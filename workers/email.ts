@@ -33,11 +33,11 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport) {
     return t;
   }
 
-  return async (job: Job<EmailBatchJob>): Promise<{ sent: number; failed: number; retrying: number; skipped: number }> => {
+  return async (job: Job<EmailBatchJob>): Promise<{ sent: number; failed: number; retrying: number; skipped: number; unknown: number }> => {
     const { alertId, subscriberIds } = job.data;
     const owner = job.id as string;
     const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    const tally = { sent: 0, failed: 0, retrying: 0, skipped: 0 };
+    const tally = { sent: 0, failed: 0, retrying: 0, skipped: 0, unknown: 0 };
     const mime = await template(alertId);
     if (!mime) throw new Error(`alert ${alertId} has no rendered email; was it published?`);
 
@@ -60,17 +60,21 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport) {
           await record({ target: claim.target, state: 'skipped', error: 'no longer subscribed' });
           continue;
         }
-        const raw = mime.build({
+        // Wire form (dot-stuffed once per alert) with its DKIM body hash; the transport signs it.
+        const message = mime.message({
           to: recipient.email,
           messageId: messageIdFor(alertId, recipient.id, from),
           ...personalLinks(ctx, recipient.id),
         });
         try {
-          const info = await transport.send({ from: envelopeFrom, to: recipient.email, raw });
+          const info = await transport.send({ from: envelopeFrom, to: recipient.email, ...message });
           await record({ target: claim.target, state: 'sent', providerId: info.response.slice(0, 200) });
         } catch (err) {
           const failure = classifySmtpError(err);
           if (failure.permanent) await record({ target: claim.target, state: 'failed', error: failure.reason });
+          // Lost after the final dot: the server may have it. Retried like any transient failure
+          // (a duplicate carries the same Message-ID); on the last attempt it is `unknown`, not failed.
+          else if (failure.afterData && finalAttempt) await record({ target: claim.target, state: 'unknown', error: `outcome unknown: ${failure.reason}` });
           else if (finalAttempt)
             await record({ target: claim.target, state: 'failed', error: `gave up after ${job.attemptsMade + 1} attempts: ${failure.reason}` });
           else {
