@@ -40,8 +40,10 @@ export interface SmtpTask {
   to: string;
   /** CRLF line ends, dot-stuffed: written as it is. */
   wire: Buffer;
+  /** Set when the final dot was given to the socket. */
+  dotWritten?: boolean;
   /** Set once the write holding the final dot was handed to the operating system. */
-  dotFlushed: boolean;
+  dotFlushed?: boolean;
   resolve(reply: SmtpReply): void;
   reject(err: SmtpError): void;
 }
@@ -246,10 +248,12 @@ export class SmtpConnection {
   private writeMessage(task: SmtpTask, tail?: string): void {
     const end = (endsWithCrlf(task.wire) ? '.\r\n' : '\r\n.\r\n') + (tail ?? '');
     const socket = this.socket;
+    task.dotWritten = true;
     socket.cork();
     socket.write(task.wire);
+    // Node also calls this, without an error, for writes dropped when the socket is destroyed.
     socket.write(end, (err) => {
-      if (!err) task.dotFlushed = true;
+      if (!err && !this.dead) task.dotFlushed = true;
     });
     socket.uncork();
   }
@@ -416,20 +420,30 @@ export class SmtpConnection {
     this.timer = undefined;
   }
 
-  /** What a waiter learns when the connection is gone: EAFTERDATA once its dot had left. */
+  /**
+   * What a waiter learns when the connection is gone: EAFTERDATA once its final dot had left this
+   * process. The dot is the last byte written, so it had left if its write completed, or if
+   * nothing was still waiting in the socket's buffer when the connection failed.
+   */
   private lost(err: SmtpError, afterDot?: SmtpTask): SmtpError {
-    if (afterDot?.dotFlushed && err.code !== 'EAFTERDATA')
+    if (!afterDot) return err;
+    const sent = afterDot.dotFlushed === true || (afterDot.dotWritten === true && this.unsentBytes === 0);
+    if (sent && err.code !== 'EAFTERDATA')
       return new SmtpError('EAFTERDATA', `${err.message}, after the final dot was sent; the server may have accepted the message`, { cause: err });
-    if (afterDot && err.code === 'EAFTERDATA' && !afterDot.dotFlushed)
+    if (!sent && err.code === 'EAFTERDATA')
       return new SmtpError('ECONNECTION', `${err.message.replace(/; the server may.*$/, '')} (the final dot had not been sent)`);
     return err;
   }
+
+  /** Bytes still in the socket's buffer (not yet given to the operating system) when it failed. */
+  private unsentBytes = 0;
 
   /** Ends the connection once; every reply still awaited fails with the reason. Returns the error. */
   private fail(err: SmtpError): SmtpError {
     if (this.dead) return err;
     this.dead = err;
     this.clearTimer();
+    this.unsentBytes = this.socket?.writableLength ?? 0;
     this.socket?.destroy();
     for (const waiter of this.waiters.splice(0)) waiter.reject(this.lost(err, waiter.afterDot));
     this.onClose(err);

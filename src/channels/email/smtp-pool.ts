@@ -19,6 +19,8 @@ export interface SmtpPoolOptions extends SmtpConnectionOptions {
 interface QueuedTask extends SmtpTask {
   /** Already given to a second connection once: the next loss is reported, not retried. */
   requeued: boolean;
+  /** Rejects the caller's promise, with no second try. */
+  fail(err: SmtpError): void;
 }
 
 export class SmtpPool implements MailTransport {
@@ -51,15 +53,15 @@ export class SmtpPool implements MailTransport {
         from: message.from,
         to: message.to,
         wire,
-        dotFlushed: false,
         requeued: false,
+        fail: reject,
         resolve: (reply) => resolve({ response: reply.text }),
         reject: (err) => {
           // Lost before its data went out, on a connection that was already open: nothing was
           // accepted, so another connection may take it (once) instead of failing the recipient.
           if (err.code === 'ECONNECTION' && !task.requeued && !this.closed) {
             task.requeued = true;
-            task.dotFlushed = false;
+            task.dotWritten = task.dotFlushed = false;
             this.queue.unshift(task);
             this.pump();
           } else reject(err);
@@ -79,7 +81,7 @@ export class SmtpPool implements MailTransport {
 
   close(): void {
     this.closed = true;
-    for (const task of this.queue.splice(0)) task.reject(new SmtpError('ECLOSED', 'the SMTP sender was closed before this message was sent'));
+    for (const task of this.queue.splice(0)) task.fail(new SmtpError('ECLOSED', 'the SMTP sender was closed before this message was sent'));
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
     this.idleTimers.clear();
     for (const connection of this.idle.splice(0)) void connection.quit();
@@ -112,7 +114,7 @@ export class SmtpPool implements MailTransport {
       // No connection can be made: every waiting message fails now (and is retried by its job
       // later), rather than each waiting for its own attempt. With other connections alive, they
       // carry on with the queue.
-      if (this.connections.size === 0) for (const task of this.queue.splice(0)) task.reject(asSmtpError(err, 'ECONNECTION'));
+      if (this.connections.size === 0) for (const task of this.queue.splice(0)) task.fail(asSmtpError(err, 'ECONNECTION'));
       return;
     }
     this.opening--;

@@ -146,5 +146,7 @@ export function classifySmtpError(err: unknown): SmtpFailure {
   const afterData = e.afterData === true || e.code === 'EAFTERDATA';
   if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600) return { permanent: true, reason, afterData: false };
   if (e.code === 'EADDRESS') return { permanent: true, reason, afterData: false };
-  return { permanent: false, reason: e.code && !reason.includes(e.code) ? `${e.code}: ${reason}` : reason, afterData };
+  // A reply speaks for itself ("450 4.2.1 mailbox busy"); otherwise the code says what happened.
+  const withCode = e.code && typeof e.responseCode !== 'number' && !reason.includes(e.code);
+  return { permanent: false, reason: withCode ? `${e.code}: ${reason}` : reason, afterData };
 }
