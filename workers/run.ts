@@ -77,7 +77,7 @@ export function startWorkers(ctx: Context, accounts: Map<string, AccountChannel>
 
   // The publish worker renders each alert's email; load MJML now rather than on the first alert.
   const warmedUp = matches(QUEUE.publish, options.queues)
-    ? warmEmailRendererSoon((err) => ctx.log.warn({ err: err.message }, 'could not warm up the email renderer'))
+    ? warmEmailRendererSoon(ctx.config, (err) => ctx.log.warn({ err: err.message }, 'could not warm up the email renderer'))
     : Promise.resolve();
 
   return {

@@ -242,6 +242,16 @@ describe('dot-stuffing', () => {
     expect(parsed.text).toContain('.starts with a dot\n..two dots\n.\nmiddle . dot');
   });
 
+  it('delivers a CRLF message starting and ending with dotted lines byte for byte', async () => {
+    const h = await smtp();
+    const raw = message('f2@example.net', tricky);
+    const dotted = message('f2@example.net', `${tricky}.\r\n..\r\n`);
+    await pool(`smtp://127.0.0.1:${h.port}`).send({ from: 'alerts@example.org', to: 'f2@example.net', raw });
+    await pool(`smtp://127.0.0.1:${h.port}`).send({ from: 'alerts@example.org', to: 'f2@example.net', raw: Buffer.from(dotted) });
+    expect(h.received[0].raw.toString('latin1')).toBe(raw);
+    expect(h.received[1].raw.toString('latin1')).toBe(dotted);
+  });
+
   it("sends MimeTemplate's pre-stuffed message as it is, and the server gets exactly the unstuffed message", async () => {
     const h = await smtp();
     const text = ['Dear reader,', '.hidden line', '..', '.', 'Unsubscribe: %%TOCSIN_UNSUBSCRIBE_URL%%', '.after'].join('\n');

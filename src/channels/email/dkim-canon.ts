@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 // DKIM "relaxed" canonicalization (RFC 6376 3.4.2 and 3.4.4), for headers and bodies. The body
 // rules work line by line, so text cut at line boundaries can be canonicalized piece by piece
@@ -28,6 +28,3 @@ export function relaxedBodyHash(body: Buffer): string {
   if (text.length > 0) text += '\r\n';
   return createHash('sha256').update(text, 'latin1').digest('base64');
 }
-
-/** Adds relaxed pieces to a running body hash. */
-export const hashLines = (hash: Hash, text: string): Hash => hash.update(relaxedLines(text), 'latin1');

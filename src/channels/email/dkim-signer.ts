@@ -58,8 +58,8 @@ const fold = (value: string) => value.match(/.{1,72}/g)?.join('\r\n\t') ?? '';
 export interface SignOptions {
   /** The message is dot-stuffed (SMTP wire form); its body is unstuffed before hashing. */
   dotStuffed?: boolean;
-  /** The relaxed body hash, base64, when the caller computed it (MimeTemplate does, cheaply). */
-  bodyHash?: string;
+  /** The relaxed body hash, base64, when the caller can give it (MimeTemplate does, cheaply). */
+  bodyHash?: string | (() => string);
   /** Seconds since the epoch for t=; default now. */
   time?: number;
 }
@@ -75,7 +75,8 @@ export class DkimSigner {
     let split = message.indexOf('\r\n\r\n');
     if (split === -1) split = message.length;
     const fields = headerFields(message.subarray(0, split).toString('latin1'));
-    const bodyHash = options.bodyHash ?? relaxedBodyHash(bodyOf(message, split, options.dotStuffed));
+    const given = typeof options.bodyHash === 'function' ? options.bodyHash() : options.bodyHash;
+    const bodyHash = given ?? relaxedBodyHash(bodyOf(message, split, options.dotStuffed));
     // Each signed field once, bottom-up when a name repeats (RFC 6376 5.4.2).
     const chosen: Field[] = [];
     const seen = new Map<string, number>();

@@ -8,6 +8,15 @@ const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
 
+const DOT_BUF = Buffer.from('.');
+
+/** True when every LF follows a CR and every CR precedes an LF. */
+function hasOnlyCrlf(buf: Buffer): boolean {
+  for (let i = buf.indexOf(LF); i !== -1; i = buf.indexOf(LF, i + 1)) if (i === 0 || buf[i - 1] !== CR) return false;
+  for (let i = buf.indexOf(CR); i !== -1; i = buf.indexOf(CR, i + 1)) if (buf[i + 1] !== LF) return false;
+  return true;
+}
+
 /** True when `buf` has no bare LF, no bare CR and no line starting with "." (it can be sent as it is). */
 export function isWireSafe(buf: Buffer): boolean {
   if (buf.length > 0 && buf[0] === DOT) return false;
@@ -27,6 +36,20 @@ export function isWireSafe(buf: Buffer): boolean {
 export function dotStuff(input: Buffer | string, atLineStart = true): Buffer {
   const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
   if (isWireSafe(buf)) return buf;
+  if (hasOnlyCrlf(buf)) {
+    // Line ends are right: only the dots, copied in runs between "\r\n." (native, not per byte).
+    const parts: Buffer[] = [];
+    let from = 0;
+    if (atLineStart && buf[0] === DOT) {
+      parts.push(DOT_BUF);
+    }
+    for (let i = buf.indexOf('\n.'); i !== -1; i = buf.indexOf('\n.', i + 1)) {
+      parts.push(buf.subarray(from, i + 1), DOT_BUF);
+      from = i + 1;
+    }
+    parts.push(buf.subarray(from));
+    return Buffer.concat(parts);
+  }
   const out = Buffer.allocUnsafe(buf.length * 2 + 2);
   let o = 0;
   let lineStart = atLineStart;

@@ -3,7 +3,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { RenderedEmail } from '../../render/email.js';
 import { PERSONAL } from '../../render/email.js';
 import { dotStuff, dotUnstuff } from './dot-stuff.js';
-import { hashLines } from './dkim-canon.js';
+import { relaxedLines } from './dkim-canon.js';
 
 // A MIME message built once per alert; per recipient only the lines that hold personal links and
 // the personal headers are encoded again. This is what lets one worker send at close to the SMTP
@@ -65,11 +65,14 @@ function renderSegments(segments: Segment[], links: PersonalLinks): Buffer[] {
  * SMTP server, `canonical` (DKIM relaxed form) goes into the body hash. Every piece starts at a
  * line start and ends at a line end, so both can be computed piece by piece.
  */
-type Piece = { wire: Buffer; canonical: string } | { dynamic: string };
+type Piece = { wire: Buffer; canonical: Buffer } | { dynamic: string };
+
+/** The DKIM relaxed form of a piece in wire form (whole lines). */
+const canonicalOf = (wire: Buffer): Buffer => Buffer.from(relaxedLines(dotUnstuff(wire).toString('latin1')), 'latin1');
 
 function staticPiece(bytes: Buffer): Piece {
   const wire = dotStuff(bytes);
-  return { wire, canonical: dotUnstuff(wire).toString('latin1') };
+  return { wire, canonical: canonicalOf(wire) };
 }
 
 function pieces(segments: Segment[]): Piece[] {
@@ -85,7 +88,8 @@ function pieces(segments: Segment[]): Piece[] {
 export interface TemplateMessage {
   raw: Buffer;
   dotStuffed: true;
-  bodyHash: string;
+  /** Computed only when asked (only a signing transport asks): a copy of the shared hash plus the rest. */
+  bodyHash: () => string;
 }
 
 /** Header values must never carry CR or LF: a stray one would let text inject headers. */
@@ -137,7 +141,7 @@ export class MimeTemplate {
     this.firstPersonal = first === -1 ? this.body.length : first;
     // Shared by every recipient: hashed once here, and copied (Hash.copy) for each message.
     this.prefixHash = createHash('sha256');
-    for (const piece of this.body.slice(0, this.firstPersonal)) if ('canonical' in piece) hashLines(this.prefixHash, piece.canonical);
+    for (const piece of this.body.slice(0, this.firstPersonal)) if ('canonical' in piece) this.prefixHash.update(piece.canonical);
   }
 
   private personalHead(p: Personalisation): string {
@@ -158,19 +162,26 @@ export class MimeTemplate {
    * hashed here. This is what the email worker sends.
    */
   message(p: Personalisation): TemplateMessage {
-    const hash = this.prefixHash.copy();
     const parts: Buffer[] = [Buffer.from(this.personalHead(p), 'utf8')];
-    this.body.forEach((piece, i) => {
-      if ('wire' in piece) {
-        parts.push(piece.wire);
-        if (i >= this.firstPersonal) hashLines(hash, piece.canonical);
-        return;
+    const personal: Buffer[] = [];
+    for (const piece of this.body) {
+      if ('wire' in piece) parts.push(piece.wire);
+      else {
+        const wire = dotStuff(Buffer.from(encodeQp(fillLinks(piece.dynamic, p)), 'utf8'));
+        personal.push(wire);
+        parts.push(wire);
       }
-      const wire = dotStuff(Buffer.from(encodeQp(fillLinks(piece.dynamic, p)), 'utf8'));
-      parts.push(wire);
-      hashLines(hash, dotUnstuff(wire).toString('latin1'));
-    });
-    return { raw: Buffer.concat(parts), dotStuffed: true, bodyHash: hash.digest('base64') };
+    }
+    const bodyHash = () => {
+      const hash = this.prefixHash.copy();
+      let k = 0;
+      for (let i = this.firstPersonal; i < this.body.length; i++) {
+        const piece = this.body[i];
+        hash.update('canonical' in piece ? piece.canonical : canonicalOf(personal[k++]));
+      }
+      return hash.digest('base64');
+    };
+    return { raw: Buffer.concat(parts), dotStuffed: true, bodyHash };
   }
 
   /**

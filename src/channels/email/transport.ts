@@ -18,8 +18,11 @@ export interface OutgoingMail {
   raw: Buffer | string;
   /** `raw` has CRLF line ends and is dot-stuffed already (MimeTemplate's output): sent as it is. */
   dotStuffed?: boolean;
-  /** DKIM relaxed body hash (base64 SHA-256) of `raw`'s body, when the builder computed it. */
-  bodyHash?: string;
+  /**
+   * DKIM relaxed body hash (base64 SHA-256) of `raw`'s body, when the builder can compute it
+   * cheaply; a function so that it is computed only when a signer asks.
+   */
+  bodyHash?: string | (() => string);
 }
 
 /** The smallest mail transport Tocsin needs; Tocsin's SMTP pool (smtp-pool.ts) implements it. */
