@@ -172,6 +172,8 @@ describe('TLS and AUTH', () => {
     );
     expect(err.code).toBe('EAUTH');
     expect(err.response).toMatch(/^535 /);
+    // About the connection, not the recipient: transient, so fixing the password lets the send go on.
+    expect(classifySmtpError(err).permanent).toBe(false);
     expect(h.received).toHaveLength(0);
   });
 

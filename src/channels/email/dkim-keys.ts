@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
+import { errors } from '../../errors.js';
 
 // DKIM keys come from the environment only (config names the variables). An RSA key signs every
 // message (rsa-sha256, what every receiver checks); an optional Ed25519 key adds a second
@@ -31,7 +32,7 @@ function parseKey(text: string, env: string, type: 'rsa' | 'ed25519'): KeyObject
     throw new Error(`${env}: expected an ${type === 'rsa' ? 'RSA' : 'Ed25519'} private key, got ${key.asymmetricKeyType ?? 'another kind'}`);
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   // RFC 8301: receivers must refuse RSA keys under 1024 bits; 2048 is what large providers expect.
-  if (type === 'rsa' && bits < 1024) throw new Error(`${env}: the RSA key has ${bits} bits; DKIM needs at least 1024 (use 2048)`);
+  if (type === 'rsa' && bits < 1024) throw errors.CONFIG_INVALID(`email.dkim: ${env}: the RSA key has ${bits} bits; DKIM needs at least 1024 (use 2048)`);
   return key;
 }
 
@@ -39,7 +40,10 @@ function parseKey(text: string, env: string, type: 'rsa' | 'ed25519'): KeyObject
 export function loadDkimKeys(config: DkimConfig, env: NodeJS.ProcessEnv = process.env): DkimKey[] {
   const read = (name: string, type: 'rsa' | 'ed25519') => {
     const text = env[name];
-    if (!text) throw new Error(`email.dkim is configured but ${name} is not set: put the ${type === 'rsa' ? 'RSA' : 'Ed25519'} private key (PEM) in it`);
+    if (!text)
+      throw errors.CONFIG_INVALID(
+        `email.dkim: ${name} is not set: put the ${type === 'rsa' ? 'RSA' : 'Ed25519'} private key (PEM) in it (\`tocsin dkim keygen${type === 'rsa' ? '' : ' --ed25519'}\` makes one)`,
+      );
     return parseKey(text, name, type);
   };
   const keys: DkimKey[] = [

@@ -332,6 +332,9 @@ export class SmtpConnection {
     plain.removeAllListeners('data');
     plain.removeAllListeners('error');
     plain.removeAllListeners('close');
+    // The TLS socket now reports what happens to the connection; an error on the plain one must
+    // not go unhandled (it would end the process).
+    plain.on('error', noop);
     return new Promise<void>((resolve, reject) => {
       const done = (err?: SmtpError) => {
         this.clearTimer();

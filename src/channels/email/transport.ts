@@ -10,6 +10,7 @@ import { DkimSigner } from './dkim-signer.js';
 import { loadDkimKeys } from './dkim-keys.js';
 import { signingTransport } from './signing-transport.js';
 import { dotUnstuff } from './dot-stuff.js';
+import { errors } from '../../errors.js';
 
 /** One finished RFC 5322 message and its envelope. */
 export interface OutgoingMail {
@@ -50,8 +51,14 @@ export function createMailTransport(config: Config['email'], env: NodeJS.Process
 
 /** Tocsin's own SMTP sender (src/channels/email/smtp-pool.ts): pipelined, pooled, with deadlines. */
 export function smtpSender(config: Config['email'], url: string, extra: { ca?: string | Buffer } = {}): SmtpPool {
+  let endpoint: ReturnType<typeof parseSmtpUrl>;
+  try {
+    endpoint = parseSmtpUrl(url);
+  } catch (err) {
+    throw errors.CONFIG_INVALID(`email.smtpUrl: ${(err as Error).message}`);
+  }
   return new SmtpPool({
-    ...parseSmtpUrl(url),
+    ...endpoint,
     maxConnections: config.pool.maxConnections,
     maxMessages: config.pool.maxMessages,
     timeouts: config.timeouts,
@@ -139,7 +146,8 @@ export type SmtpFailure = {
 
 /**
  * The one place SMTP outcomes are classified, for Tocsin's sender and nodemailer alike: 5xx replies
- * are permanent (the server's reply is the reason); 4xx replies, refused connections, timeouts and
+ * to MAIL, RCPT, DATA or the final dot are permanent (the server's reply is the reason); 4xx replies,
+ * connection-level refusals (greeting, AUTH, TLS), refused connections, timeouts and
  * connections lost before the final dot are transient (safe to retry); a connection lost after the
  * final dot is transient with `afterData` set (outcome unknown). An address SMTP cannot carry is permanent.
  */
@@ -147,7 +155,11 @@ export function classifySmtpError(err: unknown): SmtpFailure {
   const e = err as { responseCode?: number; response?: string; code?: string; message?: string; afterData?: boolean };
   const reason = (e.response || e.message || String(err)).replace(/[\r\n]+/g, ' ').slice(0, 500);
   const afterData = e.afterData === true || e.code === 'EAFTERDATA';
-  if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600) return { permanent: true, reason, afterData: false };
+  // A 5xx to the greeting, EHLO, STARTTLS or AUTH is about the connection (a wrong password, a
+  // relay that refuses us), not the recipient: fixed, the send goes on by itself.
+  const connectionLevel = e.code === 'EAUTH' || e.code === 'ETLS' || e.code === 'EPROTOCOL' || e.code === 'ECONNECTION';
+  if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600 && !connectionLevel)
+    return { permanent: true, reason, afterData: false };
   if (e.code === 'EADDRESS') return { permanent: true, reason, afterData: false };
   // A reply speaks for itself ("450 4.2.1 mailbox busy"); otherwise the code says what happened.
   const withCode = e.code && typeof e.responseCode !== 'number' && !reason.includes(e.code);
