@@ -308,11 +308,12 @@ export class SmtpConnection {
       this.setTimer(o.timeouts.connectionMs, () =>
         done(new SmtpError('ECONNECTION', `could not connect to ${o.host}:${o.port} within ${o.timeouts.connectionMs} ms`)),
       );
-      const socket = o.secure
-        ? tlsConnect({ host: o.host, port: o.port, ...this.tlsOptions() }, () => done())
-        : netConnect({ host: o.host, port: o.port, noDelay: true }, () => done());
-      // Nagle would hold the short final write of each message for the server's delayed ACK (40 ms).
-      if (o.secure) socket.setNoDelay(true);
+      // TCP_NODELAY: Nagle would hold the short final write of each message for the server's
+      // delayed ACK (40 ms). For smtps:// TLS runs over this same TCP socket.
+      const tcp = netConnect({ host: o.host, port: o.port, noDelay: true }, o.secure ? undefined : () => done());
+      tcp.once('error', (err) => done(this.socketError(err)));
+      const socket = o.secure ? tlsConnect({ socket: tcp, ...this.tlsOptions() }, () => done()) : tcp;
+      if (o.secure) tcp.on('error', noop);
       this.attach(socket);
       socket.once('error', (err) => done(this.socketError(err)));
     });
