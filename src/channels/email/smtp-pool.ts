@@ -144,6 +144,8 @@ export class SmtpPool implements MailTransport {
         return;
       }
       if (connection.messages >= max) {
+        // `more` never chains past maxMessages; should one be chained anyway, its data was not sent.
+        if (chained) this.queue.unshift(chained.task as QueuedTask);
         this.forget(connection);
         await connection.quit();
         this.pump();
