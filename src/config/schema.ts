@@ -105,6 +105,24 @@ const consoleSchema = z
 
 const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name like BOUNCES_SECRET');
 
+const dkimSelector = z
+  .string()
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'must be a DNS label such as tocsin2026');
+
+// DKIM: every email is signed (RSA, and optionally Ed25519 too). Keys come from the environment
+// variables named here; `tocsin dkim check` prints the DNS records to publish.
+const dkimSchema = z.object({
+  domain: z
+    .string()
+    .regex(
+      /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/,
+      'must be a domain name such as example.org (the d= of the signature)',
+    ),
+  selector: dkimSelector,
+  privateKeyEnv: envName.default('TOCSIN_DKIM_PRIVATE_KEY'),
+  ed25519: z.object({ selector: dkimSelector, privateKeyEnv: envName.default('TOCSIN_DKIM_ED25519_PRIVATE_KEY') }).optional(),
+});
+
 const rateLimitSchema = z.object({
   max: z.number().int().min(1),
   windowS: z
@@ -217,24 +235,6 @@ const bouncesSchema = z
       .prefault({}),
   })
   .prefault({});
-
-const dkimSelector = z
-  .string()
-  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'must be a DNS label such as tocsin2026');
-
-// DKIM: every email is signed (RSA, and optionally Ed25519 too). Keys come from the environment
-// variables named here; `tocsin dkim check` prints the DNS records to publish.
-const dkimSchema = z.object({
-  domain: z
-    .string()
-    .regex(
-      /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/,
-      'must be a domain name such as example.org (the d= of the signature)',
-    ),
-  selector: dkimSelector,
-  privateKeyEnv: envName.default('TOCSIN_DKIM_PRIVATE_KEY'),
-  ed25519: z.object({ selector: dkimSelector, privateKeyEnv: envName.default('TOCSIN_DKIM_ED25519_PRIVATE_KEY') }).optional(),
-});
 
 export const configSchema = z.object({
   redis: z
