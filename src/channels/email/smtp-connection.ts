@@ -81,7 +81,7 @@ function ehloName(configured?: string): string {
 function checkAddress(address: string, role: string): void {
   // eslint-disable-next-line no-control-regex
   if (!address || /[\x00-\x1f\x7f<>\s]/.test(address))
-    throw new SmtpError('EADDRESS', `${role} address is not one SMTP can carry: ${JSON.stringify(address.slice(0, 80))}`);
+    throw new SmtpError('EADDRESS', `${role} address is not one SMTP can carry (line break, space or angle bracket)`);
 }
 
 /** The connection is gone; `requeue` is a message whose envelope was written but whose data was not. */

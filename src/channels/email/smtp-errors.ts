@@ -29,6 +29,8 @@ export class SmtpError extends Error {
   readonly response?: string;
   /** True only for EAFTERDATA: the server may have the message, so a resend may be a duplicate. */
   readonly afterData: boolean;
+  /** The command the reply answered (MAIL FROM, RCPT TO, DATA, end of DATA, AUTH...). */
+  readonly command?: string;
 
   constructor(
     readonly code: SmtpErrorCode,
@@ -42,8 +44,6 @@ export class SmtpError extends Error {
     this.afterData = code === 'EAFTERDATA';
     this.command = options.command;
   }
-
-  readonly command?: string;
 }
 
 /** An error for a reply the server gave to `command`. */
