@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import nodemailer, { type TransportOptions } from 'nodemailer';
 import type { RenderedEmail } from '../src/render/email.js';
 import { personalise } from '../src/render/email.js';
@@ -6,16 +5,18 @@ import { personalLinks } from '../src/publish/links.js';
 import type { Config } from '../src/config/schema.js';
 import * as transportModule from '../src/channels/email/transport.js';
 import { BENCH_FROM, BENCH_PUBLIC_URL, BENCH_SECRET, benchConfig } from './lib/config.js';
+import { rawBlast } from './lib/raw-blast.js';
+import { MimeTemplate } from '../src/channels/email/mime.js';
+import { DkimSigner } from '../src/channels/email/dkim-signer.js';
+import { loadDkimKeys } from '../src/channels/email/dkim-keys.js';
 
 // The two baselines, each in a process of its own like the pipeline's worker:
 //   loop: nodemailer sendMail with the full message object per recipient (nodemailer builds the
-//         MIME every time), `concurrency` calls in flight at once;
-//   raw:  one MIME buffer built once, sent to every recipient with sendMail({envelope, raw}).
-// Both over the same SMTP pool settings as the pipeline: the transport's own options when
-// src/channels/email/transport.ts exports them (smtpTransportOptions), else a copy of them.
-
-const require = createRequire(import.meta.url);
-const MailComposer = require('nodemailer/lib/mail-composer') as new (mail: object) => { compile(): { build(): Promise<Buffer> } };
+//         MIME every time), `concurrency` calls in flight at once, over nodemailer's SMTP pool
+//         with the pipeline's pool settings (smtpTransportOptions from transport.ts);
+//   raw:  the pipeline's own message for one recipient (MimeTemplate, DKIM-signed once when the
+//         run signs), built once and written straight to the same number of sockets with
+//         PIPELINING (bench/lib/raw-blast.ts): the upper bound for any sender.
 
 type OptionsFn = (email: Config['email'], url: string) => TransportOptions;
 const shared = (transportModule as unknown as { smtpTransportOptions?: OptionsFn }).smtpTransportOptions;
@@ -69,11 +70,43 @@ function message(email: RenderedEmail, i: number, to: string) {
   };
 }
 
+/** The pipeline's message for recipient 0, in wire form, signed once when the run signs. */
+async function prerendered(job: BaselineJob, email: ReturnType<typeof benchConfig>['email'], to: string): Promise<Buffer> {
+  const mime = new MimeTemplate(job.email, { from: BENCH_FROM, listId });
+  const message = mime.message({ to, messageId: '<alert.bench.0@bench.example.org>', ...personalLinks(links, 0) });
+  if (!email.dkim) return message.raw;
+  return new DkimSigner(loadDkimKeys(email.dkim)).sign(message.raw, { dotStuffed: true, bodyHash: message.bodyHash });
+}
+
 async function run(job: BaselineJob) {
   const email = benchConfig(job.overrides).email;
-  const transporter = nodemailer.createTransport((shared ?? copiedOptions)(email, email.smtpUrl as string));
   const rcpt = (i: number) => job.recipientFor.replace('{i}', String(i));
-  const raw = job.mode === 'raw' ? await new MailComposer(message(job.email, 0, rcpt(0))).compile().build() : undefined;
+  if (job.mode === 'raw') {
+    const wire = await prerendered(job, email, rcpt(0));
+    const url = new URL(email.smtpUrl as string);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const result = await rawBlast({
+      host: url.hostname,
+      port: Number(url.port),
+      connections: email.pool.maxConnections,
+      count: job.n,
+      from: envelopeFrom,
+      recipient: rcpt,
+      wire,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      errors: result.errors,
+      firstError: result.firstError,
+      messageBytes: wire.length,
+      transportOptions: `raw sockets with PIPELINING, ${email.pool.maxConnections} connections${email.dkim ? ', signed once (DKIM)' : ''}`,
+    };
+  }
+  const transporter = nodemailer.createTransport((shared ?? copiedOptions)(email, email.smtpUrl as string));
   let next = 0;
   let errors = 0;
   let firstError = '';
@@ -83,8 +116,7 @@ async function run(job: BaselineJob) {
     for (let i = next++; i < job.n; i = next++) {
       const to = rcpt(i);
       try {
-        if (raw) await transporter.sendMail({ envelope: { from: envelopeFrom, to: [to] }, raw });
-        else await transporter.sendMail(message(job.email, i, to));
+        await transporter.sendMail(message(job.email, i, to));
       } catch (err) {
         errors++;
         firstError ||= (err as Error).message;
@@ -95,7 +127,7 @@ async function run(job: BaselineJob) {
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   transporter.close();
-  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, errors, firstError, messageBytes: raw?.length, transportOptions: transportOptionsSource };
+  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, errors, firstError, messageBytes: undefined, transportOptions: transportOptionsSource };
 }
 
 process.on('message', (m: BaselineJob) => {

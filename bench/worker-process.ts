@@ -9,6 +9,8 @@ const config = benchConfig(JSON.parse(process.env.BENCH_CONFIG ?? '{}') as Recor
 const ctx = await createContext(config);
 const workers = startWorkers(ctx, new Map());
 await Promise.all(workers.workers.map((w) => w.waitUntilReady()));
+// As `tocsin worker` does at start: MJML loaded before the first alert arrives.
+await workers.warmedUp;
 
 async function onMessage(m: { type: string }): Promise<void> {
   // What the resident memory is made of: the JS heap, or buffers outside it (sockets, MIME).

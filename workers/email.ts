@@ -1,59 +1,53 @@
 import { Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
 import type { Outcome } from '../src/store/ledger.js';
-import type { RenderedEmail } from '../src/render/email.js';
 import type { Processor } from '../src/queue/attempt.js';
 import { classifySmtpError, type MailTransport } from '../src/channels/email/transport.js';
-import { MimeTemplate, envelopeAddress, messageIdFor } from '../src/channels/email/mime.js';
+import { envelopeAddress, messageIdFor } from '../src/channels/email/mime.js';
 import { isConnectionFailure, isUnknownRecipient } from '../src/channels/email/replies.js';
 import { SmtpBreaker } from '../src/channels/email/breaker.js';
+import { EmailTemplates } from '../src/channels/email/templates.js';
 import { maskEmailsIn } from '../src/domain/subscriber.js';
 import { recordBounce } from '../src/subscriptions/bounces/policy.js';
-import { EMAIL_CHANNEL, loadRendered } from '../src/publish/rendered.js';
+import { EMAIL_CHANNEL } from '../src/publish/rendered.js';
 import { personalLinks } from '../src/publish/links.js';
 import { backoffDelay } from '../src/queue/queues.js';
 import { LeaseLost } from '../src/delivery/lease.js';
 import { withDeadline } from '../src/net/deadline.js';
+import { deliveryChannel } from '../src/delivery/delivery-channel.js';
+import { haltNote } from '../src/store/halts.js';
+import { receivedVersions } from '../src/delivery/received.js';
 
-const TEMPLATE_CACHE_SIZE = 8;
-
-type Tally = Record<'sent' | 'failed' | 'retrying' | 'skipped', number>;
+type Tally = Record<'sent' | 'failed' | 'retrying' | 'skipped' | 'unknown', number>;
 
 /**
  * Sends one batch: claims in the ledger, under this attempt's fencing token, the recipients that
- * still need this alert, sends each (personalised MIME, deterministic Message-ID) and records every
- * outcome as soon as the server answers. Before each message it checks that the attempt still holds
- * the job: a worker that froze past its lock stops, having sent at most what was already handed to
- * the server. Transient failures make the job retry later, for the recipients not yet sent only.
+ * still need this alert (or this version's follow-up), sends each (personalised MIME,
+ * deterministic Message-ID) and records every outcome as soon as the server answers. Before each
+ * message it checks that the attempt still holds the job and that the alert is not halted: a
+ * worker that froze past its lock stops, having sent at most what was already in the server's
+ * hands; a halt stops it at the next message. Transient failures make the job retry later, for
+ * the recipients not yet sent only.
  */
 export function createEmailProcessor(ctx: Context, transport: MailTransport): Processor<'email-batch'> {
-  const templates = new Map<string, MimeTemplate>();
   const from = ctx.config.email.from;
   const envelopeFrom = envelopeAddress(from);
-  const listId = `<alerts.${new URL(ctx.config.http.publicUrl).hostname}>`;
+  const templates = new EmailTemplates(ctx, { from, listId: `<alerts.${new URL(ctx.config.http.publicUrl).hostname}>` });
   const breaker = new SmtpBreaker(ctx.config.email.breaker);
   const deadlineMs = ctx.config.email.sendDeadlineMs;
 
-  async function template(alertId: string): Promise<MimeTemplate | null> {
-    let t = templates.get(alertId);
-    if (t) return t;
-    const rendered = await loadRendered<RenderedEmail>(ctx, alertId, EMAIL_CHANNEL);
-    if (!rendered) return null;
-    t = new MimeTemplate(rendered, { from, listId });
-    if (templates.size >= TEMPLATE_CACHE_SIZE) templates.delete(templates.keys().next().value as string);
-    templates.set(alertId, t);
-    return t;
-  }
-
   return async ({ job, token, lease, worker }) => {
     const { alertId, subscriberIds } = job.data;
+    const version = job.data.version ?? 1;
+    const channel = deliveryChannel(EMAIL_CHANNEL, version);
     const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    const tally: Tally = { sent: 0, failed: 0, retrying: 0, skipped: 0 };
-    const mime = await template(alertId);
-    if (!mime) throw new Error(`alert ${alertId} has no rendered email; was it published?`);
+    const tally: Tally = { sent: 0, failed: 0, retrying: 0, skipped: 0, unknown: 0 };
+    const mime = await templates.get(alertId, version);
+    if (!mime) throw new Error(`alert ${alertId} has no rendered email for version ${version}; was it published?`);
 
-    const claimed = await ctx.ledger.claim(alertId, EMAIL_CHANNEL, token, subscriberIds.map(String));
-    const recipients = await ctx.subscribers.recipients(claimed.map((c) => Number(c.target)));
+    const claimed = await ctx.ledger.claim(alertId, channel, token, subscriberIds.map(String));
+    const ids = claimed.map((c) => Number(c.target));
+    const [recipients, received] = await Promise.all([ctx.subscribers.recipients(ids), receivedVersions(ctx, alertId, version, ids)]);
     const retryAt = Date.now() + backoffDelay(job.attemptsMade + 1, ctx.config.email.retry, job.id);
     let stop: { why: 'lease' | 'breaker'; pauseMs?: number; reason: string } | undefined;
     let lastTransient = '';
@@ -62,7 +56,7 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport): Pr
     // so a crash leaves at most one sent-but-unrecorded message per concurrent sender. A write
     // the ledger refuses means another attempt holds the recipient now: stop at once.
     const record = async (outcome: Outcome) => {
-      const applied = await ctx.ledger.settle(alertId, EMAIL_CHANNEL, token, [outcome]);
+      const applied = await ctx.ledger.settle(alertId, channel, token, [outcome]);
       if (applied.length === 0) stop ??= { why: 'lease', reason: 'another attempt holds this batch' };
       else tally[outcome.state as keyof Tally]++;
     };
@@ -75,14 +69,33 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport): Pr
           stop ??= { why: 'lease', reason: 'the lease ran out' };
           break;
         }
-        const recipient = recipients.get(Number(claim.target));
+        const halt = await ctx.halts.stopping(alertId, version);
+        if (halt) {
+          await record({ target: claim.target, state: 'skipped', error: haltNote(halt), halted: true });
+          continue;
+        }
+        const id = Number(claim.target);
+        const recipient = recipients.get(id);
         if (!recipient) {
           await record({ target: claim.target, state: 'skipped', error: 'no longer subscribed' });
           continue;
         }
-        const raw = mime.build({ to: recipient.email, messageId: messageIdFor(alertId, recipient.id, from), ...personalLinks(ctx, recipient.id) });
+        // A follow-up threads to what this recipient had; one who had nothing gets the new version whole.
+        const earlier = received.get(id) ?? [];
+        const message = mime.message(earlier.length > 0 ? 'follow-up' : 'fresh', {
+          to: recipient.email,
+          messageId: messageIdFor(alertId, id, from, version),
+          ...(earlier.length
+            ? { inReplyTo: messageIdFor(alertId, id, from, earlier.at(-1)), references: earlier.map((v) => messageIdFor(alertId, id, from, v)) }
+            : {}),
+          ...personalLinks(ctx, id),
+        });
+        if (!message) {
+          await record({ target: claim.target, state: 'skipped', error: 'a retraction goes only to those who received the alert' });
+          continue;
+        }
         try {
-          const info = await withDeadline(deadlineMs, () => transport.send({ from: envelopeFrom, to: recipient.email, raw }), {
+          const info = await withDeadline(deadlineMs, () => transport.send({ from: envelopeFrom, to: recipient.email, ...message }), {
             what: 'handing the message to the SMTP server',
           });
           breaker.success();
@@ -98,7 +111,10 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport): Pr
             continue;
           }
           const pauseMs = isConnectionFailure(err) ? breaker.failure() : undefined;
-          if (finalAttempt) await record({ target: claim.target, state: 'failed', error: `gave up after ${job.attemptsMade + 1} attempts: ${reason}` });
+          // Lost after the final dot: the server may have it. Retried like any transient failure
+          // (a second copy carries the same Message-ID); on the last attempt it is `unknown`.
+          if (finalAttempt && failure.afterData) await record({ target: claim.target, state: 'unknown', error: `outcome unknown: ${reason}` });
+          else if (finalAttempt) await record({ target: claim.target, state: 'failed', error: `gave up after ${job.attemptsMade + 1} attempts: ${reason}` });
           else {
             lastTransient = reason;
             await record({ target: claim.target, state: 'retrying', error: reason, retryAt });
@@ -114,7 +130,7 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport): Pr
       const until = new Date(Date.now() + stop.pauseMs);
       // Not sent, not attempted: back to retrying, with the reason, for when the pause is over.
       const waiting = queue.map((c) => ({ target: c.target, state: 'retrying' as const, error: `email paused: ${stop?.reason}`, retryAt: until.getTime() }));
-      await ctx.ledger.settle(alertId, EMAIL_CHANNEL, token, waiting);
+      await ctx.ledger.settle(alertId, channel, token, waiting);
       await ctx.health.recordPause(EMAIL_CHANNEL, ctx.config.email.breaker.failuresInARow, until, stop.reason);
       ctx.log.error({ alertId, pausedUntil: until.toISOString(), reason: stop.reason }, 'email paused by the circuit breaker');
       await worker.rateLimit(stop.pauseMs);
@@ -123,7 +139,7 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport): Pr
 
     if (tally.sent > 0) await ctx.health.recordDelivery(EMAIL_CHANNEL, true);
     else if (tally.retrying > 0) await ctx.health.recordDelivery(EMAIL_CHANNEL, false, lastTransient);
-    if (tally.failed > 0) ctx.log.warn({ alertId, job: job.id, failed: tally.failed }, 'email recipients failed permanently');
+    if (tally.failed > 0) ctx.log.warn({ alertId, version, job: job.id, failed: tally.failed }, 'email recipients failed permanently');
     if (tally.retrying > 0) throw new Error(`${tally.retrying} recipient(s) will be retried: ${lastTransient}`);
     await ctx.publications.finishIfComplete(alertId);
     return tally;

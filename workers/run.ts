@@ -13,9 +13,12 @@ import { createEmailProcessor } from './email.js';
 import { createAccountProcessor } from './account.js';
 import { createScheduleProcessor } from '../src/publish/schedule.js';
 import { startWorkerHooks } from '../src/metrics/worker-hooks.js';
+import { warmEmailRendererSoon } from '../src/render/warm-up.js';
 
 export interface RunningWorkers {
   workers: Worker[];
+  /** Settles once the email renderer (MJML) is loaded, so the first alert does not pay for it. */
+  warmedUp: Promise<void>;
   /** Stops taking jobs and waits for jobs in flight to finish (SIGTERM path). */
   close(): Promise<void>;
 }
@@ -96,8 +99,14 @@ export function startWorkers(ctx: Context, accounts: Map<string, Messenger>, opt
     if (matches(name, options.queues)) start(name, ctx.config.social.find((s) => s.id === channel)?.concurrency ?? 1);
   }
 
+  // The publish worker renders each alert's email; load MJML now rather than on the first alert.
+  const warmedUp = matches(QUEUE.publish, options.queues)
+    ? warmEmailRendererSoon(ctx.config, (err) => ctx.log.warn({ err: err.message }, 'could not warm up the email renderer'))
+    : Promise.resolve();
+
   return {
     workers,
+    warmedUp,
     async close() {
       await Promise.all(workers.map((w) => w.close()));
       await hooks.stop();

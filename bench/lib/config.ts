@@ -15,7 +15,11 @@ export interface Tuning {
   maxConnections: number;
 }
 
-export function benchOverrides(redisUrl: string, smtpUrl: string, prefix: string, tuning: Tuning): Record<string, unknown> {
+/** The variable holding the DKIM key the benchmark makes at start (children inherit it). */
+export const BENCH_DKIM_ENV = 'TOCSIN_BENCH_DKIM_RSA';
+export const BENCH_DKIM = { domain: 'bench.example.org', selector: 'bench', privateKeyEnv: BENCH_DKIM_ENV };
+
+export function benchOverrides(redisUrl: string, smtpUrl: string, prefix: string, tuning: Tuning, dkim = false): Record<string, unknown> {
   return {
     redis: { url: redisUrl, prefix },
     http: { publicUrl: BENCH_PUBLIC_URL },
@@ -27,6 +31,7 @@ export function benchOverrides(redisUrl: string, smtpUrl: string, prefix: string
       concurrency: tuning.concurrency,
       sendConcurrency: tuning.sendConcurrency,
       pool: { maxConnections: tuning.maxConnections },
+      ...(dkim ? { dkim: BENCH_DKIM } : {}),
     },
   };
 }

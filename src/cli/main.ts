@@ -6,6 +6,7 @@ import { registerStatusCommand } from './commands/status.js';
 import { registerRetryCommand } from './commands/retry.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerChannelCommands } from './commands/channels.js';
+import { registerDkimCommands } from './commands/dkim.js';
 
 const program = new Command('tocsin')
   .description('Deliver mass-atrocity alerts to subscribers and social accounts, exactly once, with a delivery log.')
@@ -18,5 +19,6 @@ registerStatusCommand(program);
 registerRetryCommand(program);
 registerConfigCommands(program);
 registerChannelCommands(program);
+registerDkimCommands(program);
 
 await program.parseAsync(process.argv);

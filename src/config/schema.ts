@@ -109,6 +109,24 @@ const consoleSchema = z
 
 const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name like BOUNCES_SECRET');
 
+const dkimSelector = z
+  .string()
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'must be a DNS label such as tocsin2026');
+
+// DKIM: every email is signed (RSA, and optionally Ed25519 too). Keys come from the environment
+// variables named here; `tocsin dkim check` prints the DNS records to publish.
+const dkimSchema = z.object({
+  domain: z
+    .string()
+    .regex(
+      /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/,
+      'must be a domain name such as example.org (the d= of the signature)',
+    ),
+  selector: dkimSelector,
+  privateKeyEnv: envName.default('TOCSIN_DKIM_PRIVATE_KEY'),
+  ed25519: z.object({ selector: dkimSelector, privateKeyEnv: envName.default('TOCSIN_DKIM_ED25519_PRIVATE_KEY') }).optional(),
+});
+
 const rateLimitSchema = z.object({
   max: z.number().int().min(1),
   windowS: z
@@ -388,10 +406,23 @@ export const configSchema = z.object({
       pool: z
         .object({
           maxConnections: z.number().int().min(1).max(100).default(5),
-          // nodemailer closes a pooled connection after this many messages; large keeps it warm.
+          // A pooled connection is closed and replaced after this many messages; large keeps it warm.
           maxMessages: z.number().int().min(1).default(10_000),
         })
         .prefault({}),
+      // `tocsin`: Tocsin's own pipelined SMTP sender (the default). `nodemailer`: nodemailer's SMTP
+      // pool, kept as a fallback for a relay the built-in sender does not get along with.
+      sender: z.enum(['tocsin', 'nodemailer']).default('tocsin'),
+      // Deadlines of the SMTP conversation. Past dataMs after the final dot the outcome is unknown.
+      timeouts: z
+        .object({
+          connectionMs: z.number().int().min(100).default(10_000),
+          greetingMs: z.number().int().min(100).default(10_000),
+          commandMs: z.number().int().min(100).default(30_000),
+          dataMs: z.number().int().min(100).default(60_000),
+        })
+        .prefault({}),
+      dkim: dkimSchema.optional(),
       batchSize: z.number().int().min(1).max(5000).default(500),
       // Batch jobs processed at once by one worker process.
       concurrency: z.number().int().min(1).max(50).default(2),

@@ -1,7 +1,7 @@
 import type { Alert } from '../domain/alert.js';
 import type { Context } from '../context.js';
 import type { RenderedMessage } from '../channels/messenger.js';
-import { renderAlertEmail, type RenderedEmail } from '../render/email.js';
+import { renderAlertEmail } from '../render/email.js';
 
 export const EMAIL_CHANNEL = 'email';
 
@@ -17,7 +17,7 @@ export async function storeRenderedOnce(ctx: Context, alert: Alert, channel: str
   await ctx.redis.set(key, JSON.stringify(value), 'NX');
 }
 
-export async function loadRendered<T extends RenderedMessage | RenderedEmail>(ctx: Context, alertId: string, channel: string): Promise<T | null> {
+export async function loadRendered<T>(ctx: Pick<Context, 'redis' | 'keys'>, alertId: string, channel: string): Promise<T | null> {
   const raw = await ctx.redis.get(ctx.keys.rendered(alertId, channel));
   return raw ? (JSON.parse(raw) as T) : null;
 }
