@@ -100,6 +100,13 @@ const consoleSchema = z
       .min(1024)
       .max(100 * 1024 * 1024)
       .default(10 * 1024 * 1024),
+    // Live progress streams (SSE) one server process serves: per session (a few tabs) and in all.
+    liveStreams: z
+      .object({
+        perSession: z.number().int().min(1).max(10_000).default(10),
+        total: z.number().int().min(1).max(100_000).default(1000),
+      })
+      .prefault({}),
   })
   .prefault({});
 

@@ -69,7 +69,8 @@ export async function registerSecurity(app: FastifyInstance, ctx: Context, guard
     return payload;
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler((error: FastifyError & { retryAfterS?: number }, request, reply) => {
+    if (error.retryAfterS) reply.header('retry-after', String(error.retryAfterS));
     let status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'console request failed');
     let code = error.code ?? (status >= 500 ? 'TOCSIN_ERR_INTERNAL' : 'TOCSIN_ERR_REQUEST');

@@ -23,7 +23,8 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   });
   await app.register(formbody);
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler((error: FastifyError & { retryAfterS?: number }, request, reply) => {
+    if (error.retryAfterS) reply.header('retry-after', String(error.retryAfterS));
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     // Fastify's own codes (body too large, bad JSON) pass through with their message.

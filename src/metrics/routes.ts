@@ -6,6 +6,7 @@ import type { ServerPlugin } from '../http/plugins.js';
 import { adminTokenAuth, anyAuth, mountBullBoard } from './bull-board.js';
 import { consoleAuthHook } from '../console/external-auth.js';
 import { renderMetrics } from './exposition.js';
+import { liveStreamStats } from '../console/progress-hub.js';
 import { cachedSubscriberCounts, collectSnapshot, queueNames } from './snapshot.js';
 
 export interface MetricsRoutesOptions {
@@ -28,7 +29,9 @@ export function metricsPlugin(options: MetricsRoutesOptions = {}): ServerPlugin 
       const given = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
       // Its own token, so a Prometheus server never holds the admin token.
       if (!given || !secretsEqual(given, token)) throw errors.UNAUTHORIZED();
-      const { contentType, body } = await renderMetrics(await collectSnapshot(ctx, { subscribers }));
+      const live = liveStreamStats();
+      const local = { liveStreams: live.streams, liveStreamAlerts: live.alerts, liveStreamReaders: live.readers };
+      const { contentType, body } = await renderMetrics({ ...(await collectSnapshot(ctx, { subscribers })), local });
       return reply.header('cache-control', 'no-store').type(contentType).send(body);
     });
 

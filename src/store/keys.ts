@@ -67,6 +67,8 @@ export function redisKeys(prefix: string) {
     /** Hash: channel -> health JSON. */
     channelHealth: () => k('channel-health'),
 
+    /** Stream (capped, expires): wakes one server process's live-progress reader when its streams change. */
+    liveStreamWake: (processId: string) => k('live-wake', processId),
     /** String (JSON, with expiry): one console session. */
     consoleSession: (sessionId: string) => k('console-session', sessionId),
     /** List of JSON audit entries for one alert: who wrote, approved, published, retried it. */
