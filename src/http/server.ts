@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody';
 import type { Context } from '../context.js';
 import { alertRoutes } from './routes/alerts.js';
 import { bearerAuth } from './auth.js';
+import { AuthLimiter } from './auth-limiter.js';
 import type { ServerPlugin } from './plugins.js';
 
 export interface ServerOptions {
@@ -42,7 +43,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   });
 
   await app.register(async (admin) => {
-    admin.addHook('onRequest', bearerAuth(ctx.config.secrets.adminToken));
+    admin.addHook('onRequest', bearerAuth(ctx.config.secrets.adminToken, new AuthLimiter(ctx)));
     await admin.register(alertRoutes, { ctx });
   });
   for (const plugin of options.plugins ?? []) await app.register(async (scope) => plugin(scope, ctx));

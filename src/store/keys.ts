@@ -45,6 +45,8 @@ export function redisKeys(prefix: string) {
     subscriberBounces: (id: number) => k('sub', id, 'bounces'),
     /** Counter with TTL for a rate limit; `subject` is a keyed hash, never a raw IP or address. */
     rateLimit: (kind: string, subject: string) => k('rl', kind, subject),
+    /** Counter with TTL: failed sign-ins or bearer tokens in one bucket (ip, token prefix, login form); `subject` is a keyed hash. */
+    authFailures: (bucket: string, subject: string) => k('auth-fail', bucket, subject),
     /** Marker with TTL: a confirmation mail went to this (keyed-hashed) address in this window. */
     confirmationSent: (addressHash: string) => k('confirm-sent', addressHash),
     /** Marker with TTL: a bounce webhook message already processed (replay and retry guard). */
