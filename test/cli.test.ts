@@ -158,4 +158,18 @@ describe('tocsin CLI', () => {
     const r3 = await runCli(['start'], { ...env, TOCSIN_CONFIG: join(dir, 'missing.yaml') });
     expect(r3.stderr).toMatch(/TOCSIN_CONFIG: no file at/);
   });
+
+  it('`config check` refuses a line break in a header-bound value, naming the field', async () => {
+    const smuggled = await runCli(['config', 'check'], { ...env, MAIL_FROM: 'Alerts <alerts@example.org>\r\nBcc: everyone@elsewhere.example' });
+    expect(smuggled.code).toBe(1);
+    expect(smuggled.stderr).toContain('email.from (from MAIL_FROM): must not contain line breaks or other control characters');
+    expect(smuggled.stderr).not.toContain('everyone@elsewhere.example');
+    expect(smuggled.stdout).toBe('');
+    const inFile = await runCli(['config', 'check'], { ...env, TOCSIN_CONFIG: file('crlf.yaml', 'organisation:\n  name: "Example\\r\\nWatch"\n') });
+    expect(inFile.code).toBe(1);
+    expect(inFile.stderr).toContain('organisation.name: must not contain line breaks or other control characters');
+    const fine = await runCli(['config', 'check'], { ...env, MAIL_FROM: 'Alerts <alerts@example.org>' });
+    expect(fine.code).toBe(0);
+    expect(JSON.parse(fine.stdout).email.from).toBe('Alerts <alerts@example.org>');
+  });
 });
