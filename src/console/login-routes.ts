@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { field, sendPage, type ConsoleDeps } from './deps.js';
 import { sessionFromRequest } from './guard.js';
 import { SESSION_COOKIE } from './session.js';
-import { CSRF_COOKIE } from './security.js';
+import { CSRF_COOKIE, cookieSecure } from './security.js';
 import { AuthLimiter } from '../http/auth-limiter.js';
 
 const nameSchema = z
@@ -88,7 +88,7 @@ export async function loginRoutes(app: FastifyInstance, deps: ConsoleDeps): Prom
     if (previous) await sessions.destroy(previous.id);
     const session = await sessions.create({ role: match.role, actor: name.data, fingerprint: match.fingerprint });
     request.log.info({ actor: session.actor, role: session.role, via: match.source }, 'console sign-in');
-    reply.setCookie(SESSION_COOKIE, session.id, { path: '/', httpOnly: true, sameSite: 'strict', secure: 'auto', signed: true });
+    reply.setCookie(SESSION_COOKIE, session.id, { path: '/', httpOnly: true, sameSite: 'strict', secure: cookieSecure(deps.ctx.config), signed: true });
     const to = safeNext(next);
     return reply.redirect(`${to}${to.includes('?') ? '&' : '?'}notice=signed-in`, 303);
   });

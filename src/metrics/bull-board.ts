@@ -4,6 +4,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Context } from '../context.js';
 import { errors } from '../errors.js';
+import { staffPagePolicy } from '../http/content-security-policy.js';
 import { checkSecret } from '../http/auth.js';
 import type { AuthLimiter } from '../http/auth-limiter.js';
 
@@ -42,6 +43,14 @@ export async function mountBullBoard(app: FastifyInstance, ctx: Context, queues:
         if (e.retryAfterS) reply.header('retry-after', String(e.retryAfterS));
         return reply.code(e.statusCode).send(errorBody(err as Error & { statusCode: number; code?: string }));
       }
+    });
+    // The console's policy (content-security-policy.ts): no framing, scripts from this origin only.
+    scope.addHook('onSend', async (_request, reply, payload) => {
+      reply.header('content-security-policy', staffPagePolicy({ scripts: 'self', base: "'self'" }));
+      reply.header('x-frame-options', 'DENY');
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('referrer-policy', 'same-origin');
+      return payload;
     });
     await scope.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
   });

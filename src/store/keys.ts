@@ -43,6 +43,8 @@ export function redisKeys(prefix: string) {
     pendingExpiry: () => k('sub', 'pending-expiry'),
     /** Hash: bounce kind (hard, soft, complaint) -> count, for one subscriber. */
     subscriberBounces: (id: number) => k('sub', id, 'bounces'),
+    /** Bitfield (2 bits per subscriber id, expires): what one CSV import run did to each record. */
+    importRun: (runId: string) => k('import-run', runId),
     /** Counter with TTL for a rate limit; `subject` is a keyed hash, never a raw IP or address. */
     rateLimit: (kind: string, subject: string) => k('rl', kind, subject),
     /** Counter with TTL: failed sign-ins or bearer tokens in one bucket (ip, token prefix, login form); `subject` is a keyed hash. */
