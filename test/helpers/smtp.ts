@@ -10,12 +10,16 @@ export interface ReceivedMail {
 export interface SmtpBehaviour {
   /** Reply to RCPT TO for this address, e.g. "550 5.1.1 mailbox unavailable". */
   rejectRecipient?: (address: string) => { code: number; message: string } | undefined;
+  /** Holds a message's final "250 OK" until the promise settles (a send in flight, for as long as a test needs). */
+  holdData?: (recipients: string[]) => Promise<void> | undefined;
 }
 
 /** A real SMTP server (the smtp-server package) that keeps what it receives, for tests. */
 export class TestSmtpServer {
   readonly received: ReceivedMail[] = [];
   behaviour: SmtpBehaviour = {};
+  /** Messages whose DATA has arrived and is being held by `behaviour.holdData`. */
+  held = 0;
   private server?: SMTPServer;
   port = 0;
 
@@ -37,12 +41,15 @@ export class TestSmtpServer {
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          this.received.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks),
-          });
+        stream.on('end', async () => {
+          const to = session.envelope.rcptTo.map((r) => r.address);
+          const hold = this.behaviour.holdData?.(to);
+          if (hold) {
+            this.held++;
+            await hold.catch(() => undefined);
+            this.held--;
+          }
+          this.received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to, raw: Buffer.concat(chunks) });
           callback();
         });
       },
