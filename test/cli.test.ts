@@ -8,7 +8,8 @@ import { createContext, type Context } from '../src/context.js';
 import { createLogger } from '../src/log.js';
 import { TestSmtpServer } from './helpers/smtp.js';
 import { exampleAlertSource } from './helpers/fixtures.js';
-import { cliEnv, runCli, startCli, exited } from './helpers/cli.js';
+import { cliEnv, runCli, startCli, exited, killTree } from './helpers/cli.js';
+import { killAllStarted } from './helpers/leftovers.js';
 import { alertStatus } from '../src/publish/status.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tocsin-cli-test-'));
@@ -29,6 +30,7 @@ describe('tocsin CLI', () => {
     env = cliEnv(ctx.config);
   });
   afterAll(async () => {
+    killAllStarted();
     await dropPrefix(ctx);
     await ctx.close();
     await smtp.stop();
@@ -123,7 +125,7 @@ describe('tocsin CLI', () => {
       expect(again.stdout).toMatch(/already published; nothing was sent again/);
       expect(smtp.received.length).toBe(3);
     } finally {
-      worker.kill('SIGTERM');
+      killTree(worker, 'SIGTERM');
       expect(await exited(worker)).toBe(0);
       expect(worker.output()).toMatch(/stopped/);
     }

@@ -4,7 +4,8 @@ import { createContext, type Context } from '../src/context.js';
 import { createLogger } from '../src/log.js';
 import { TestSmtpServer } from './helpers/smtp.js';
 import { seedSubscribers, storeAlert } from './helpers/fixtures.js';
-import { cliEnv, startCli, exited } from './helpers/cli.js';
+import { cliEnv, startCli, exited, killTree } from './helpers/cli.js';
+import { killAllStarted } from './helpers/leftovers.js';
 import { publishAlert } from '../src/publish/publish.js';
 import { alertStatus } from '../src/publish/status.js';
 
@@ -18,6 +19,7 @@ describe('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out
     ctx = await createContext(config, { log: createLogger('silent') });
   });
   afterAll(async () => {
+    killAllStarted();
     await dropPrefix(ctx);
     await ctx.close();
     await smtp.stop();
@@ -31,7 +33,7 @@ describe('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out
     const first = startCli(['worker'], env);
     await publishAlert(ctx, alert.id);
     await waitFor(async () => smtp.received.length >= 2500, 'half of the mail to arrive', 60_000, 5);
-    first.kill('SIGKILL');
+    killTree(first, 'SIGKILL');
     await exited(first);
     const atKill = smtp.received.length;
     const midway = await alertStatus(ctx, alert.id);
@@ -51,7 +53,7 @@ describe('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out
       expect(report.counts.channels.email.sent).toBe(5000);
       expect(report.counts.totals.failed + report.counts.totals.unknown).toBe(0);
     } finally {
-      second.kill('SIGTERM');
+      killTree(second, 'SIGTERM');
       await exited(second);
     }
 
@@ -95,7 +97,7 @@ describe('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out
       await waitFor(async () => (await sent()) >= 1000 && smtp.held > 0, 'a third sent and sends in flight', 60_000);
       const inFlight = await ctx.ledger.targetsInState(alert.id, 'email', 'sending');
       expect(inFlight.length).toBeGreaterThan(0);
-      first.kill('SIGTERM');
+      killTree(first, 'SIGTERM');
       await waitFor(async () => /stopping: finishing jobs in flight/.test(first.output()), 'the worker to start stopping');
       release();
       expect(await exited(first)).toBe(0);
@@ -110,7 +112,7 @@ describe('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out
     } finally {
       release();
       smtp.behaviour.holdData = undefined;
-      if (first.exitCode === null) first.kill('SIGKILL');
+      if (first.exitCode === null) killTree(first, 'SIGKILL');
     }
 
     const second = startCli(['worker'], env);
@@ -125,7 +127,7 @@ describe('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out
       );
       expect(report.counts.channels.email.sent).toBe(3000);
     } finally {
-      second.kill('SIGTERM');
+      killTree(second, 'SIGTERM');
       await exited(second);
     }
     const mine = smtp.recipients().filter((r) => r.startsWith('southsudan'));
