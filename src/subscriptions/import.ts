@@ -132,7 +132,7 @@ export async function importSubscribers(ctx: Context, input: Readable, consentBa
   };
   const take = async ({ record, raw }: Parsed) => {
     const line = nextLine;
-    nextLine += Math.max(1, raw.split('\n').length - 1);
+    nextLine += Math.max(1, newlines(raw));
     if (raw.trim() === '') return;
     report.rows++;
     const long = KNOWN_COLUMNS.filter((c) => (record[c]?.length ?? 0) > MAX_FIELD_CHARS);
@@ -166,6 +166,12 @@ export async function importSubscribers(ctx: Context, input: Readable, consentBa
     throw Object.assign(errors.CSV_INVALID(`line ${nextLine}: ${(readError as Error).message}. The file was read up to there: ${summary(report)}`), { report });
   }
   return report;
+}
+
+function newlines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 /** "8 rows: 3 added, 0 updated, 0 unchanged, 1 duplicate rows merged, 0 suppressed (...), 4 rejected." */
