@@ -39,7 +39,14 @@ export const errors = {
   UPLOAD_TOO_LARGE: createError('TOCSIN_ERR_UPLOAD_TOO_LARGE', 'Upload too large: %s', 413),
   ALERT_CHANNEL_UNKNOWN: createError('TOCSIN_ERR_ALERT_CHANNEL_UNKNOWN', 'Alert %s has no deliveries on channel "%s" (its channels: %s)', 404),
   METRICS_DISABLED: createError('TOCSIN_ERR_METRICS_DISABLED', 'Metrics are turned off: set %s to a token and scrape with it as a bearer token', 404),
+  TOO_MANY_STREAMS: createError('TOCSIN_ERR_TOO_MANY_STREAMS', 'Too many live progress streams: %s', 429),
+  STREAMS_FULL: createError('TOCSIN_ERR_STREAMS_FULL', 'No live progress stream available: %s', 503),
 } as const;
+
+/** Marks an error with how long to wait; the error handlers send it as `Retry-After`. */
+export function withRetryAfter<E extends Error>(err: E, seconds: number): E & { retryAfterS: number } {
+  return Object.assign(err, { retryAfterS: Math.max(1, Math.ceil(seconds)) });
+}
 
 /** "countries.0: must be ISO 3166-1 alpha-2; title: Required" */
 export function formatZodIssues(issues: z.core.$ZodIssue[], root?: string): string {

@@ -8,7 +8,8 @@ import { createContext, type Context } from '../src/context.js';
 import { createLogger } from '../src/log.js';
 import { TestSmtpServer } from './helpers/smtp.js';
 import { exampleAlertSource } from './helpers/fixtures.js';
-import { cliEnv, runCli, startCli, exited } from './helpers/cli.js';
+import { cliEnv, runCli, startCli, exited, killTree } from './helpers/cli.js';
+import { killAllStarted } from './helpers/cli.js';
 import { alertStatus } from '../src/publish/status.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tocsin-cli-test-'));
@@ -29,6 +30,7 @@ describe('tocsin CLI', () => {
     env = cliEnv(ctx.config);
   });
   afterAll(async () => {
+    killAllStarted();
     await dropPrefix(ctx);
     await ctx.close();
     await smtp.stop();
@@ -123,7 +125,7 @@ describe('tocsin CLI', () => {
       expect(again.stdout).toMatch(/already published; nothing was sent again/);
       expect(smtp.received.length).toBe(3);
     } finally {
-      worker.kill('SIGTERM');
+      killTree(worker, 'SIGTERM');
       expect(await exited(worker)).toBe(0);
       expect(worker.output()).toMatch(/stopped/);
     }
@@ -157,5 +159,19 @@ describe('tocsin CLI', () => {
     expect(r2.stderr).toMatch(/secrets come from the environment/);
     const r3 = await runCli(['start'], { ...env, TOCSIN_CONFIG: join(dir, 'missing.yaml') });
     expect(r3.stderr).toMatch(/TOCSIN_CONFIG: no file at/);
+  });
+
+  it('`config check` refuses a line break in a header-bound value, naming the field', async () => {
+    const smuggled = await runCli(['config', 'check'], { ...env, MAIL_FROM: 'Alerts <alerts@example.org>\r\nBcc: everyone@elsewhere.example' });
+    expect(smuggled.code).toBe(1);
+    expect(smuggled.stderr).toContain('email.from (from MAIL_FROM): must not contain line breaks or other control characters');
+    expect(smuggled.stderr).not.toContain('everyone@elsewhere.example');
+    expect(smuggled.stdout).toBe('');
+    const inFile = await runCli(['config', 'check'], { ...env, TOCSIN_CONFIG: file('crlf.yaml', 'organisation:\n  name: "Example\\r\\nWatch"\n') });
+    expect(inFile.code).toBe(1);
+    expect(inFile.stderr).toContain('organisation.name: must not contain line breaks or other control characters');
+    const fine = await runCli(['config', 'check'], { ...env, MAIL_FROM: 'Alerts <alerts@example.org>' });
+    expect(fine.code).toBe(0);
+    expect(JSON.parse(fine.stdout).email.from).toBe('Alerts <alerts@example.org>');
   });
 });

@@ -48,3 +48,52 @@ describe('configuration', () => {
     expect(() => loadConfig({ path: '/dev/null', env })).toThrow(message);
   });
 });
+
+describe('line breaks and control characters in configuration values', () => {
+  const smuggled = 'Alerts <alerts@ngo.example>\r\nBcc: everyone@elsewhere.example';
+
+  it.each([
+    [{ MAIL_FROM: smuggled }, 'email.from (from MAIL_FROM): must not contain line breaks or other control characters'],
+    [{ MAIL_FROM: 'Alerts <alerts@ngo.example>\n' }, 'email.from (from MAIL_FROM)'],
+    [{ TOCSIN_PUBLIC_URL: 'https://alerts.ngo.example/\r\nBcc: x@y.example' }, 'http.publicUrl (from TOCSIN_PUBLIC_URL)'],
+    [{ TOCSIN_ADMIN_TOKEN: 'admin-token-0123456789\n' }, 'secrets.adminToken (from TOCSIN_ADMIN_TOKEN)'],
+  ])('refuses %j from the environment, naming the field and the variable', (env, message) => {
+    expect(() => loadConfig({ path: '/dev/null', env })).toThrow(message);
+  });
+
+  it.each([
+    [{ organisation: { name: 'Example\r\nWatch' } }, 'organisation.name: must not contain line breaks'],
+    [{ organisation: { name: 'Example\tWatch' } }, 'organisation.name: must not contain line breaks or other control characters'],
+    [{ organisation: { name: 'Example\u2028Watch' } }, 'organisation.name'],
+    [{ email: { from: 'Alerts <a@ngo.example>\u0085' } }, 'email.from'],
+    [{ webhooks: [{ id: 'feed', url: 'https://partner.example/hook\r\nX-Injected: 1' }] }, 'webhooks.0.url'],
+    [{ notify: { targets: [{ url: 'https://ops.example/\nstatus' }] } }, 'notify.targets.0.url'],
+    [{ social: [{ id: 'masto', provider: 'mastodon', options: { userAgent: 'Tocsin\r\nX: y' } }] }, 'social.0.options.userAgent'],
+    [{ console: { tokens: [{ env: 'ALICE_TOKEN', role: 'publisher', name: 'Alice\nExample' }] } }, 'console.tokens.0.name'],
+  ])('refuses %j in the file, naming the field', (overrides, message) => {
+    expect(() => loadConfig({ path: '/dev/null', env: {}, overrides })).toThrow(message);
+  });
+
+  it('refuses a named environment variable whose value carries a line break, without echoing it', () => {
+    const run = () =>
+      loadConfig({
+        path: '/dev/null',
+        env: { TOCSIN_SLACK_STATUS_URL: 'https://hooks.slack.example/T000/B000/secret\n', MASTODON_TOKEN: 'abc\r\ndef' },
+        overrides: {
+          notify: { targets: [{ urlEnv: 'TOCSIN_SLACK_STATUS_URL', format: 'slack' }] },
+          social: [{ id: 'masto', provider: 'mastodon', credentialsEnv: { accessToken: 'MASTODON_TOKEN' } }],
+        },
+      });
+    expect(run).toThrow('notify.targets.0.urlEnv: the value of TOCSIN_SLACK_STATUS_URL must not contain line breaks');
+    expect(run).toThrow('social.0.credentialsEnv.accessToken: the value of MASTODON_TOKEN must not contain line breaks');
+    expect(run).not.toThrow(/secret|abc/);
+  });
+
+  it('lets a postal address span lines, but nothing else through', () => {
+    const config = loadConfig({ path: '/dev/null', env: {}, overrides: { organisation: { postalAddress: '1 Example Street\nSpringfield' } } });
+    expect(config.organisation.postalAddress).toBe('1 Example Street\nSpringfield');
+    expect(() => loadConfig({ path: '/dev/null', env: {}, overrides: { organisation: { postalAddress: '1 Example Street\r\nSpringfield' } } })).toThrow(
+      'organisation.postalAddress: must not contain control characters other than line breaks',
+    );
+  });
+});

@@ -8,6 +8,7 @@ import { buildAccounts } from '../src/channels/accounts.js';
 import { verifySignature, SIGNATURE_HEADER } from '../src/channels/webhook.js';
 import { publishAlert } from '../src/publish/publish.js';
 import { alertStatus } from '../src/publish/status.js';
+import { QUEUE } from '../src/queue/queues.js';
 import type { Context } from '../src/context.js';
 
 const SECRET = 'whsec-test-0123456789abcdef';
@@ -19,19 +20,25 @@ describe('signed webhooks', () => {
   const received: Array<{ body: string; signature: string; idempotencyKey: string }> = [];
   let failuresToServe = 0;
   let rateLimitOnce = false;
+  /** Every request to /hook: when it arrived and what it was answered. */
+  const requests: Array<{ at: number; status: number }> = [];
 
   beforeAll(async () => {
     receiver = Fastify();
     receiver.addContentTypeParser('application/json', { parseAs: 'string' }, (_r, body, done) => done(null, body));
     receiver.post('/hook', async (request, reply) => {
+      const at = Date.now();
       if (rateLimitOnce) {
         rateLimitOnce = false;
+        requests.push({ at, status: 429 });
         return reply.code(429).header('retry-after', '1').send('slow down');
       }
       if (failuresToServe > 0) {
         failuresToServe--;
+        requests.push({ at, status: 503 });
         return reply.code(503).send('maintenance');
       }
+      requests.push({ at, status: 200 });
       received.push({
         body: request.body as string,
         signature: String(request.headers[SIGNATURE_HEADER]),
@@ -81,6 +88,16 @@ describe('signed webhooks', () => {
     expect(report.counts.channels['partner-hook']).toMatchObject({ sent: 1, failed: 0 });
     const entry = await ctx.ledger.get(alert.id, 'partner-hook', 'post');
     expect(entry).toMatchObject({ state: 'sent', providerId: 'req-1', attempts: 4 });
+
+    // Four requests, no more: the 429, two 503s retried, and the one that was accepted.
+    expect(requests.map((r) => r.status)).toEqual([429, 503, 503, 200]);
+    // The 429 said "Retry-After: 1": nothing was sent again before that second was up. (The
+    // 5 ms allow for the millisecond rounding of timers; the wait itself is 1,000 ms.)
+    expect(requests[1].at - requests[0].at).toBeGreaterThanOrEqual(995);
+    // Waiting out a 429 spends no attempt: BullMQ counts the two 503s and the success only.
+    const jobs = await ctx.queues.get(QUEUE.account('partner-hook')).getJobs(['completed']);
+    const job = jobs.find((j) => j.data.alertId === alert.id);
+    expect(job?.attemptsMade).toBe(3);
 
     // A 410 is permanent: failed at once with the receiver's answer, and the alert is still finished.
     expect(report.counts.channels['old-hook']).toMatchObject({ failed: 1, sent: 0 });

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { configSchemaFor, type Config } from './schema.js';
 import { builtInProviders, type ProviderRegistry } from '../channels/providers.js';
 import { errors, formatZodIssues } from '../errors.js';
+import { controlCharIssues, namedEnvIssues, type ControlCharIssue } from './control-chars.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/tocsin.yaml';
 
@@ -73,12 +74,21 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (env.TOCSIN_CONFIG && !existsSync(env.TOCSIN_CONFIG)) throw errors.CONFIG_INVALID(`TOCSIN_CONFIG: no file at ${env.TOCSIN_CONFIG}`);
   let raw: Record<string, unknown> = path ? readConfigFile(path) : {};
   if (options.overrides) raw = deepMerge(raw, options.overrides);
+  const fromEnv = new Map<string, string>();
   for (const [name, path_, kind] of ENV_PATHS) {
     const value = env[name];
     if (value === undefined || value === '') continue;
     setPath(raw, path_, kind === 'int' && /^\d+$/.test(value) ? Number(value) : value);
+    fromEnv.set(path_.join('.'), name);
   }
+  const refuse = (issues: ControlCharIssue[]) => {
+    if (issues.length)
+      throw errors.CONFIG_INVALID(issues.map((i) => `${i.path}${fromEnv.has(i.path) ? ` (from ${fromEnv.get(i.path)})` : ''}: ${i.message}`).join('; '));
+  };
+  // Before the schema: some validators (URLs) would quietly drop a line break instead of refusing it.
+  refuse(controlCharIssues(raw));
   const parsed = configSchemaFor(options.providers ?? builtInProviders).safeParse(raw);
   if (!parsed.success) throw errors.CONFIG_INVALID(formatZodIssues(parsed.error.issues, path ?? 'config'));
+  refuse(namedEnvIssues(parsed.data, env));
   return parsed.data;
 }

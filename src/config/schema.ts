@@ -104,6 +104,13 @@ const consoleSchema = z
       .min(1024)
       .max(100 * 1024 * 1024)
       .default(10 * 1024 * 1024),
+    // Live progress streams (SSE) one server process serves: per session (a few tabs) and in all.
+    liveStreams: z
+      .object({
+        perSession: z.number().int().min(1).max(10_000).default(10),
+        total: z.number().int().min(1).max(100_000).default(1000),
+      })
+      .prefault({}),
   })
   .prefault({});
 
@@ -450,6 +457,16 @@ export const configSchema = z.object({
   // and the publisher must not be the author.
   approvals: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 or 2' }).default(1),
   console: consoleSchema,
+  // Failed sign-ins and wrong bearer tokens (console, admin API, /metrics, Bull Board), counted per
+  // client network (IPv6 by /64) and per token prefix; past max, 429 until the window ends.
+  authLimits: z
+    .object({
+      perIp: rateLimitSchema.default({ max: 20, windowS: 900 }),
+      perTokenPrefix: rateLimitSchema.default({ max: 20, windowS: 900 }),
+      // How many leading characters of a presented token make its prefix bucket.
+      prefixChars: z.number().int().min(4).max(32).default(8),
+    })
+    .prefault({}),
   subscriptions: subscriptionsSchema,
   bounces: bouncesSchema,
   webhooks: z.array(webhookSchema).default([]),

@@ -6,11 +6,18 @@ import multipart from '@fastify/multipart';
 import type { Context } from '../context.js';
 import { consoleGuard, defaultRole, type ConsoleRouteConfig, type GuardDeps } from './guard.js';
 import { renderConsolePage } from './view.js';
+import { staffPagePolicy } from '../http/content-security-policy.js';
 
 // Everything every console route gets: cookies, the session guard (401/403), CSRF on every
 // state-changing request, multipart for the compose form, security headers, HTML error pages.
 
 export const CSRF_COOKIE = 'tocsin_csrf';
+
+/**
+ * Cookies are Secure whenever the public URL is https, even if this request reached the server
+ * over plain http (a TLS proxy without trustProxy); otherwise when the request itself was https.
+ */
+export const cookieSecure = (config: Context['config']): true | 'auto' => (new URL(config.http.publicUrl).protocol === 'https:' ? true : 'auto');
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The CSRF token for forms on this response, bound to the session (or to "no session" at login). */
@@ -31,7 +38,7 @@ export async function registerSecurity(app: FastifyInstance, ctx: Context, guard
   await app.register(fastifyCookie, { secret: guard.cookieSecret });
   await app.register(csrfProtection, {
     cookieKey: CSRF_COOKIE,
-    cookieOpts: { path: '/', sameSite: 'strict', httpOnly: true, secure: 'auto', signed: true },
+    cookieOpts: { path: '/', sameSite: 'strict', httpOnly: true, secure: cookieSecure(ctx.config), signed: true },
     getToken: tokenFrom,
     getUserInfo: csrfUser,
     csrfOpts: { hmacKey: createHmac('sha256', ctx.secret).update('console-csrf').digest() },
@@ -60,16 +67,14 @@ export async function registerSecurity(app: FastifyInstance, ctx: Context, guard
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
       reply.header('cache-control', 'no-store');
       reply.header('x-frame-options', 'DENY');
-      // Inline styles are allowed (the email preview needs them); scripts only with this nonce.
-      reply.header(
-        'content-security-policy',
-        `default-src 'none'; script-src 'nonce-${request.cspNonce}'; style-src 'self' 'unsafe-inline' https:; img-src 'self' https: http: data:; font-src https: data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
-      );
+      // Scripts only with this response's nonce; see content-security-policy.ts.
+      reply.header('content-security-policy', staffPagePolicy({ scripts: { nonce: request.cspNonce ?? '' } }));
     }
     return payload;
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler((error: FastifyError & { retryAfterS?: number }, request, reply) => {
+    if (error.retryAfterS) reply.header('retry-after', String(error.retryAfterS));
     let status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'console request failed');
     let code = error.code ?? (status >= 500 ? 'TOCSIN_ERR_INTERNAL' : 'TOCSIN_ERR_REQUEST');

@@ -72,12 +72,21 @@ export class UploadStore {
       const path = match ? join(this.dir, request.params.name) : '';
       const info = path ? await stat(path).catch(() => null) : null;
       if (!match || !info?.isFile()) return reply.code(404).send({ statusCode: 404, code: 'TOCSIN_ERR_NOT_FOUND', error: 'No such file' });
-      return reply
-        .type(BY_EXT.get(match[2])!.type)
-        .header('content-length', info.size)
-        .header('x-content-type-options', 'nosniff')
-        .header('cache-control', 'public, max-age=31536000, immutable')
-        .send(createReadStream(path));
+      const kind = BY_EXT.get(match[2])!;
+      return (
+        reply
+          .type(kind.type)
+          .header('content-length', info.size)
+          // Raster images stay inline: emails, posts and the alert page show them, their type was
+          // read from their bytes, and with nosniff a browser only ever draws them. Anything else
+          // (PDF: its viewer runs script) is downloaded, never opened on this origin.
+          .header('content-disposition', kind.image ? 'inline' : `attachment; filename="${request.params.name}"`)
+          .header('x-content-type-options', 'nosniff')
+          // Should a browser still open one as a page: no script, no access to this origin.
+          .header('content-security-policy', "default-src 'none'; img-src 'self'; sandbox")
+          .header('cache-control', 'public, max-age=31536000, immutable')
+          .send(createReadStream(path))
+      );
     });
   }
 }

@@ -5,6 +5,7 @@ import { alertRoutes } from './routes/alerts.js';
 import { bearerAuth } from './auth.js';
 import type { ServerPlugin } from './server-plugin.js';
 import { publicRoutes } from '../public/routes.js';
+import { AuthLimiter } from './auth-limiter.js';
 
 export interface ServerOptions {
   /** Routes added by other concerns (subscriptions, console, metrics); see plugins.ts. */
@@ -24,7 +25,8 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   });
   await app.register(formbody);
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler((error: FastifyError & { retryAfterS?: number }, request, reply) => {
+    if (error.retryAfterS) reply.header('retry-after', String(error.retryAfterS));
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     // Fastify's own codes (body too large, bad JSON) pass through with their message.
@@ -42,7 +44,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   });
 
   await app.register(async (admin) => {
-    admin.addHook('onRequest', bearerAuth(ctx.config.secrets.adminToken));
+    admin.addHook('onRequest', bearerAuth(ctx.config.secrets.adminToken, new AuthLimiter(ctx)));
     await admin.register(alertRoutes, { ctx });
   });
   await app.register(publicRoutes, { ctx });

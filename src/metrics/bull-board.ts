@@ -4,7 +4,9 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Context } from '../context.js';
 import { errors } from '../errors.js';
-import { secretsEqual } from '../http/auth.js';
+import { staffPagePolicy } from '../http/content-security-policy.js';
+import { checkSecret } from '../http/auth.js';
+import type { AuthLimiter } from '../http/auth-limiter.js';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
@@ -36,10 +38,19 @@ export async function mountBullBoard(app: FastifyInstance, ctx: Context, queues:
         await authHook(request, reply);
       } catch (err) {
         // Bull Board sets its own error handler for its routes; answer in Tocsin's shape here.
-        const e = err as { statusCode?: number };
+        const e = err as { statusCode?: number; retryAfterS?: number };
         if (!e.statusCode || e.statusCode >= 500) throw err;
+        if (e.retryAfterS) reply.header('retry-after', String(e.retryAfterS));
         return reply.code(e.statusCode).send(errorBody(err as Error & { statusCode: number; code?: string }));
       }
+    });
+    // The console's policy (content-security-policy.ts): no framing, scripts from this origin only.
+    scope.addHook('onSend', async (_request, reply, payload) => {
+      reply.header('content-security-policy', staffPagePolicy({ scripts: 'self', base: "'self'" }));
+      reply.header('x-frame-options', 'DENY');
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('referrer-policy', 'same-origin');
+      return payload;
     });
     await scope.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
   });
@@ -64,14 +75,15 @@ function sameOrigin(request: FastifyRequest): boolean {
  * The admin token as `Authorization: Bearer <token>` (scripts) or as the password of HTTP Basic
  * (a browser asks for it; any user name). Until the console's session login is wired in.
  */
-export function adminTokenAuth(adminToken: string | undefined, options: { challenge?: boolean } = {}): AuthHook {
+export function adminTokenAuth(adminToken: string | undefined, options: { challenge?: boolean; limiter?: AuthLimiter } = {}): AuthHook {
   return async (request, reply) => {
     const header = request.headers.authorization ?? '';
     const bearer = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header)?.[1];
     const password = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':') : undefined;
     const given = bearer ?? password;
-    if (adminToken && given && secretsEqual(given, adminToken)) {
+    // A wrong token counts against the client and the token prefix (429 past the limit).
+    if (given && (await checkSecret(options.limiter, request.ip, given, adminToken))) {
       request.actor = 'admin-token';
       return;
     }

@@ -67,6 +67,14 @@ export async function renderMetrics(snapshot: MetricsSnapshot): Promise<{ conten
     if (t !== undefined) lastSuccess.set({ channel }, t);
   }
 
+  if (snapshot.local) {
+    gauge('tocsin_console_live_streams', 'Live progress streams (SSE) open on the process that answered this scrape.', []).set(snapshot.local.liveStreams);
+    gauge('tocsin_console_live_stream_alerts', 'Alerts those streams watch (one snapshot per alert per change).', []).set(snapshot.local.liveStreamAlerts);
+    gauge('tocsin_console_live_stream_readers', 'Redis connections those streams use (one per process while any is open).', []).set(
+      snapshot.local.liveStreamReaders,
+    );
+  }
+
   registry.registerMetric(latencyHistogram(snapshot) as unknown as Metric);
   return { contentType: registry.contentType, body: await registry.metrics() };
 }

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import { errors } from '../errors.js';
-import { secretsEqual } from '../http/auth.js';
+import { bearerToken, checkSecret } from '../http/auth.js';
+import { AuthLimiter } from '../http/auth-limiter.js';
 import type { ServerPlugin } from '../http/server-plugin.js';
 import { adminTokenAuth, anyAuth, mountBullBoard } from './bull-board.js';
 import { consoleAuthHook } from '../console/external-auth.js';
 import { renderMetrics } from './exposition.js';
+import { liveStreamStats } from '../console/progress-hub.js';
 import { cachedSubscriberCounts, collectSnapshot, queueNames } from './snapshot.js';
 
 export interface MetricsRoutesOptions {
@@ -22,19 +24,27 @@ export function metricsPlugin(options: MetricsRoutesOptions = {}): ServerPlugin 
     const token = (options.env ?? process.env)[tokenEnv] || undefined;
     if (!token) ctx.log.info(`${tokenEnv} is not set: /metrics is turned off`);
     const subscribers = cachedSubscriberCounts(ctx);
+    const limiter = new AuthLimiter(ctx);
 
     app.get('/metrics', async (request, reply) => {
       if (!token) throw errors.METRICS_DISABLED(tokenEnv);
-      const given = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      const given = bearerToken(request);
       // Its own token, so a Prometheus server never holds the admin token.
-      if (!given || !secretsEqual(given, token)) throw errors.UNAUTHORIZED();
-      const { contentType, body } = await renderMetrics(await collectSnapshot(ctx, { subscribers }));
+      if (!given || !(await checkSecret(limiter, request.ip, given, token))) throw errors.UNAUTHORIZED();
+      const live = liveStreamStats();
+      const local = { liveStreams: live.streams, liveStreamAlerts: live.alerts, liveStreamReaders: live.readers };
+      const { contentType, body } = await renderMetrics({ ...(await collectSnapshot(ctx, { subscribers })), local });
       return reply.header('cache-control', 'no-store').type(contentType).send(body);
     });
 
     // Staff sign in through the console; scripts may use the admin token (Bearer).
     if (options.bullBoard !== false)
-      await mountBullBoard(app, ctx, queueNames(ctx), anyAuth(adminTokenAuth(ctx.config.secrets.adminToken, { challenge: false }), consoleAuthHook(ctx)));
+      await mountBullBoard(
+        app,
+        ctx,
+        queueNames(ctx),
+        anyAuth(adminTokenAuth(ctx.config.secrets.adminToken, { challenge: false, limiter }), consoleAuthHook(ctx)),
+      );
   };
 }
 

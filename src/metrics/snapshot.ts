@@ -29,6 +29,8 @@ export interface MetricsSnapshot {
   subscribers: SubscriberCounts;
   latency: LatencySeries[];
   health: Record<string, ChannelHealth>;
+  /** Figures of the process answering the scrape, not read from Redis. */
+  local?: { liveStreams: number; liveStreamAlerts: number; liveStreamReaders: number };
 }
 
 /** Every queue this deployment uses: publish, schedule (delayed publishes), email, one per account. */

@@ -59,8 +59,12 @@ export function redisKeys(prefix: string) {
     pendingExpiry: () => k('sub', 'pending-expiry'),
     /** Hash: bounce kind (hard, soft, complaint) -> count, for one subscriber. */
     subscriberBounces: (id: number) => k('sub', id, 'bounces'),
+    /** Bitfield (2 bits per subscriber id, expires): what one CSV import run did to each record. */
+    importRun: (runId: string) => k('import-run', runId),
     /** Counter with TTL for a rate limit; `subject` is a keyed hash, never a raw IP or address. */
     rateLimit: (kind: string, subject: string) => k('rl', kind, subject),
+    /** Counter with TTL: failed sign-ins or bearer tokens in one bucket (ip, token prefix, login form); `subject` is a keyed hash. */
+    authFailures: (bucket: string, subject: string) => k('auth-fail', bucket, subject),
     /** Marker with TTL: a confirmation mail went to this (keyed-hashed) address in this window. */
     confirmationSent: (addressHash: string) => k('confirm-sent', addressHash),
     /** Marker with TTL: a bounce webhook message already processed (replay and retry guard). */
@@ -88,6 +92,8 @@ export function redisKeys(prefix: string) {
     /** Hash: channel -> health JSON. */
     channelHealth: () => k('channel-health'),
 
+    /** Stream (capped, expires): wakes one server process's live-progress reader when its streams change. */
+    liveStreamWake: (processId: string) => k('live-wake', processId),
     /** String (JSON, with expiry): one console session. */
     consoleSession: (sessionId: string) => k('console-session', sessionId),
     /** List of JSON audit entries for one alert: who wrote, approved, published, retried it. */

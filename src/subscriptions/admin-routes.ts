@@ -4,6 +4,7 @@ import type { Context } from '../context.js';
 import { emailSchema, maskEmail } from '../domain/subscriber.js';
 import { errors, formatZodIssues } from '../errors.js';
 import { bearerAuth } from '../http/auth.js';
+import { AuthLimiter } from '../http/auth-limiter.js';
 import { eraseSubscriber } from './erase.js';
 import { exportSubscribers, parseStatuses } from './export.js';
 import { dsnEvents, parseDsn } from './bounces/dsn.js';
@@ -19,7 +20,7 @@ const eraseBody = z.object({ email: emailSchema }).strict();
  *   POST /api/webhooks/bounces/dsn         an RFC 3464 report (message/rfc822 or text/plain)
  */
 export async function adminRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
-  app.addHook('onRequest', bearerAuth(ctx.config.secrets.adminToken));
+  app.addHook('onRequest', bearerAuth(ctx.config.secrets.adminToken, new AuthLimiter(ctx)));
   app.addContentTypeParser(['message/rfc822', 'message/delivery-status', 'text/plain'], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   app.post('/api/subscribers/erase', { bodyLimit: 4096 }, async (request) => {

@@ -6,7 +6,7 @@ import { normaliseEmail } from '../domain/subscriber.js';
 // to recognise a value again: nobody holding a Redis dump can reverse them or test guesses
 // without the secret. Each use has its own label so one hash cannot be matched against another.
 
-export type HashPurpose = 'rate-address' | 'rate-ip' | 'confirm-window';
+export type HashPurpose = 'rate-address' | 'rate-ip' | 'confirm-window' | 'auth-ip' | 'auth-prefix' | 'auth-form';
 
 export function keyedHash(secret: string, purpose: HashPurpose, value: string): string {
   return createHmac('sha256', secret).update(`${purpose}:${value}`).digest('base64url').slice(0, 32);

@@ -1,8 +1,9 @@
 import type { Context } from '../context.js';
-import { maskEmail } from '../domain/subscriber.js';
+import { maskEmail, type Subscriber } from '../domain/subscriber.js';
 import { signToken } from '../tokens.js';
 import { addressHash, ipSubject, keyedHash } from './keyed-hash.js';
 import { hit } from './rate-limit.js';
+import { isSuppressed } from './suppression.js';
 import { expirePending, newGeneration, savePending, scheduleExpiry, type ConsentSource } from './pending.js';
 import type { BackgroundTasks } from './background.js';
 import type { SubscriptionMailer } from './mailer.js';
@@ -65,8 +66,7 @@ export class Subscriptions {
     const cfg = ctx.config.subscriptions;
     await this.sweep();
     const existing = await ctx.subscribers.getByEmail(input.email);
-    // Someone who reported us as spam is not mailed again, not even to confirm.
-    if (existing?.status === 'complained') return;
+    if (await mayNotBeMailed(ctx, input.email, existing)) return;
     // At most one confirmation mail per address per window: the form cannot be used to mail-bomb.
     const windowKey = ctx.keys.confirmationSent(addressHash(ctx.secret, 'confirm-window', input.email));
     if ((await ctx.redis.set(windowKey, '1', 'EX', cfg.confirmationWindowS, 'NX')) !== 'OK') return;
@@ -118,4 +118,16 @@ export class Subscriptions {
       ctx.log.warn({ recipient: maskEmail(input.email), err: (err as Error).message }, 'confirmation email could not be sent');
     }
   }
+}
+
+/**
+ * Whether the form may not mail this address, not even to confirm. An address that bounced or
+ * complained is dead or hostile; an address on the suppression list without a record was erased
+ * (or bounced before it ever subscribed). Only a person who unsubscribed may come back through a
+ * fresh confirmation: their record says `unsubscribed`, and confirming lifts the suppression.
+ * Runs after the response, so the answer is the same either way.
+ */
+async function mayNotBeMailed(ctx: Context, email: string, existing: Subscriber | null): Promise<boolean> {
+  if (existing) return existing.status === 'bounced' || existing.status === 'complained';
+  return isSuppressed(ctx, email);
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, signedIn, startHarness, TOKENS, type Harness } from './harness.js';
+import { Client, decodeEntities, signedIn, startHarness, TOKENS, type Harness } from './harness.js';
 import { routeTable, type RouteEntry } from './route-table.js';
 import { storeAlert } from '../helpers/fixtures.js';
 import { ROLE_RANK } from '../../src/console/roles.js';
@@ -179,6 +179,22 @@ describe('console access', () => {
     expect(out.status).toBe(303);
     expect(await h.ctx.redis.exists(h.ctx.keys.consoleSession(sessionId))).toBe(0);
     expect((await fetch(`${h.baseUrl}/console/alerts`, { headers: { cookie: stolen } })).status).toBe(401);
+  });
+
+  it('marks the cookies Secure when the public URL is https, even when the TLS proxy is not trusted', async () => {
+    // The proxy terminates TLS but trustProxy is unset: the request looks like plain http.
+    const tls = await startHarness('console-auth-tls', { overrides: { http: { publicUrl: 'https://alerts.example.org' } } });
+    try {
+      const client = new Client(tls.baseUrl);
+      const page = await client.request('/console/login');
+      expect(page.headers.getSetCookie().find((c) => c.startsWith('tocsin_csrf='))).toMatch(/; Secure/);
+      const csrf = decodeEntities(/name="_csrf" value="([^"]+)"/.exec(await page.text())![1]);
+      const signedIn = await client.request('/console/login', { method: 'POST', form: { _csrf: csrf, token: TOKENS.viewer, name: 'Vera' } });
+      expect(signedIn.status).toBe(303);
+      expect(signedIn.headers.getSetCookie().find((c) => c.startsWith('tocsin_console='))).toMatch(/; Secure/);
+    } finally {
+      await tls.close();
+    }
   });
 
   it('ends sessions opened with a token that is no longer configured', async () => {

@@ -124,7 +124,19 @@ describe('console forms', () => {
     expect(served.status).toBe(200);
     expect(served.headers.get('content-type')).toBe('image/png');
     expect(served.headers.get('x-content-type-options')).toBe('nosniff');
+    // An image is shown where it is linked; opened as a page it may run nothing.
+    expect(served.headers.get('content-disposition')).toBe('inline');
+    expect(served.headers.get('content-security-policy')).toMatch(/default-src 'none'.*; sandbox/);
     expect(Buffer.from(await served.arrayBuffer()).equals(PNG)).toBe(true);
+    // A PDF is downloaded, never opened on the console's origin.
+    const pdfPath = new URL(alert.attachments[0].url).pathname;
+    const pdf = await fetch(h.baseUrl + pdfPath);
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    expect(pdf.headers.get('content-disposition')).toBe(`attachment; filename="${pdfPath.split('/').pop()}"`);
+    expect(pdf.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(pdf.headers.get('content-security-policy')).toMatch(/; sandbox$/);
+    expect(Buffer.from(await pdf.arrayBuffer()).equals(PDF)).toBe(true);
     for (const path of ['/media/..%2f..%2fetc%2fpasswd', '/media/notahash.png', `/media/${'0'.repeat(64)}.png`])
       expect((await fetch(h.baseUrl + path)).status).toBe(404);
 

@@ -2,6 +2,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedIn, startHarness, TOKENS, type Harness } from './harness.js';
 import { seedSubscribers, storeAlert } from '../helpers/fixtures.js';
 import type { ProgressEvent } from '../../src/console/events-route.js';
+import type { MailTransport } from '../../src/channels/email/transport.js';
+
+/** Holds sends to the second half of the subscribers until released, so "mid-publish" is a state the test can see. */
+function gate(held: (to: string) => boolean) {
+  let release!: () => void;
+  const opened = new Promise<void>((resolve) => (release = resolve));
+  return {
+    release,
+    wrap: (transport: MailTransport): MailTransport => ({
+      ...transport,
+      async send(message) {
+        if (held(message.to)) await opened;
+        return transport.send(message);
+      },
+    }),
+  };
+}
 
 /** Reads server-sent events from a fetch response, one parsed `progress` event at a time. */
 async function* progressEvents(response: Response): AsyncGenerator<ProgressEvent> {
@@ -31,13 +48,15 @@ async function* progressEvents(response: Response): AsyncGenerator<ProgressEvent
 
 describe('the live progress stream', () => {
   let h: Harness;
+  const hold = gate((to) => Number(/^reader(\d+)@/.exec(to)?.[1]) >= 20);
 
   beforeAll(async () => {
-    h = await startHarness('console-sse', { workers: true });
+    h = await startHarness('console-sse', { workers: true, wrapTransport: hold.wrap });
     await seedSubscribers(h.ctx, 40, () => ({ countries: ['KZ'], minLevel: 'all' }));
     h.smtp.behaviour.rejectRecipient = (a) => (a === 'reader7@example.org' ? { code: 550, message: '5.1.1 no such user' } : undefined);
   });
   afterAll(async () => {
+    hold.release();
     await h.close();
   });
 
@@ -45,6 +64,8 @@ describe('the live progress stream', () => {
     const client = await signedIn(h.baseUrl, TOKENS.publisher, 'Pat');
     const alert = await storeAlert(h.ctx);
     const abort = new AbortController();
+    // A stream that stops reporting fails the test in 30 s rather than hanging it.
+    const giveUp = setTimeout(() => abort.abort(), 30_000);
     const response = await fetch(`${h.baseUrl}/console/alerts/${alert.id}/events`, { headers: { cookie: client.cookieHeader }, signal: abort.signal });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -58,12 +79,37 @@ describe('the live progress stream', () => {
     const published = await client.request(`/console/alerts/${alert.id}/publish`, { method: 'POST', form: { _csrf: csrf, confirm: 'yes' } });
     expect(published.status).toBe(303);
 
-    const seen: ProgressEvent[] = [];
-    for await (const event of events) {
+    // While the second half is held: events show the alert publishing, part of the email sent,
+    // and once delivery stands still, exactly the ledger's counts at that moment.
+    const seen: ProgressEvent[] = [first];
+    let midway: ProgressEvent | undefined;
+    // (next() by hand: leaving a for-await loop would end the generator.)
+    for (let r = await events.next(); !r.done; r = await events.next()) {
+      const event = r.value;
       seen.push(event);
-      if (event.complete && event.status === 'published') break;
+      const email = event.counts.channels.email;
+      // The first half (reader7 refused) all have an outcome; the held half cannot have one.
+      if (event.status !== 'publishing' || !email || email.sent + email.failed < 20) continue;
+      const ledger = await h.ctx.ledger.counts(alert.id);
+      if (JSON.stringify(ledger) === JSON.stringify(event.counts)) {
+        midway = event;
+        break;
+      }
+    }
+    expect(midway?.counts.channels.email).toMatchObject({ total: 40, sent: 19, failed: 1 });
+    const mid = midway!.channels.find((c) => c.channel === 'email')!;
+    expect(mid.done).toBe(20);
+    expect(mid.percent).toBe(50);
+    expect(mid.etaText).not.toBe('done');
+    expect(midway!.complete).toBe(false);
+
+    hold.release();
+    for (let r = await events.next(); !r.done; r = await events.next()) {
+      seen.push(r.value);
+      if (r.value.complete && r.value.status === 'published') break;
     }
     abort.abort();
+    clearTimeout(giveUp);
     const last = seen[seen.length - 1];
     expect(last.counts).toEqual(await h.ctx.ledger.counts(alert.id));
     expect(last.counts.channels.email).toMatchObject({ total: 40, sent: 39, failed: 1, queued: 0, sending: 0 });

@@ -42,6 +42,11 @@ export function killTree(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'
   }
 }
 
+/** Kills every process this test file started that is still running (for an afterAll that must not wait). */
+export function killAllStarted(): void {
+  for (const child of running) killTree(child, 'SIGKILL');
+}
+
 afterAll(async () => {
   const left = [...running];
   for (const child of left) killTree(child, 'SIGKILL');

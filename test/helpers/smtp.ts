@@ -12,6 +12,8 @@ export interface SmtpBehaviour {
   rejectRecipient?: (address: string) => { code: number; message: string } | undefined;
   /** Wait this long before answering the end of DATA (a busy relay). */
   dataDelayMs?: number;
+  /** Holds a message's final "250 OK" until the promise settles (a send in flight, for as long as a test needs). */
+  holdData?: (recipients: string[]) => Promise<void> | undefined;
 }
 
 /** A real SMTP server (the smtp-server package) that keeps what it receives, for tests. */
@@ -20,6 +22,8 @@ export class TestSmtpServer {
   /** Every RCPT TO address offered, accepted or not. */
   readonly rcptAttempts: string[] = [];
   behaviour: SmtpBehaviour = {};
+  /** Messages whose DATA has arrived and is being held by `behaviour.holdData`. */
+  held = 0;
   private server?: SMTPServer;
   port = 0;
 
@@ -42,19 +46,22 @@ export class TestSmtpServer {
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          const mail = {
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks),
-          };
-          const accept = () => {
-            this.received.push(mail);
-            callback();
-          };
-          if (this.behaviour.dataDelayMs) setTimeout(accept, this.behaviour.dataDelayMs);
-          else accept();
-        });
+        stream.on(
+          'end',
+          () =>
+            void (async () => {
+              const to = session.envelope.rcptTo.map((r) => r.address);
+              const hold = this.behaviour.holdData?.(to);
+              if (hold) {
+                this.held++;
+                await hold.catch(() => undefined);
+                this.held--;
+              }
+              if (this.behaviour.dataDelayMs) await new Promise((r) => setTimeout(r, this.behaviour.dataDelayMs));
+              this.received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to, raw: Buffer.concat(chunks) });
+              callback();
+            })(),
+        );
       },
     };
     this.server = new SMTPServer(options);

@@ -101,6 +101,8 @@ describe('email subscription, end to end', () => {
 
     const welcome = await waitForMail(h.smtp, reader, /You are subscribed/);
     expect(rawHeader(welcome, 'list-unsubscribe')).toMatch(/^<http:\/\/127\.0\.0\.1:\d+\/unsubscribe\/[^>]+>$/);
+    // RFC 8058: with this header a mail client may unsubscribe in one click, by POST, without a page.
+    expect(rawHeader(welcome, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
     expect(welcome.text).toContain('/preferences/');
 
     // 5. An alert arrives with RFC 8058 headers and both parts.

@@ -1,6 +1,6 @@
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { importSubscribers } from '../../subscriptions/import.js';
+import { importSubscribers, summary, type ImportReport } from '../../subscriptions/import.js';
 import { eraseSubscriber } from '../../subscriptions/erase.js';
 import { exportSubscribers, parseStatuses } from '../../subscriptions/export.js';
 import { expirePending } from '../../subscriptions/pending.js';
@@ -26,12 +26,21 @@ export function registerSubscriberCommands(program: Command): void {
     .action((file: string, opts: { consent: string }) =>
       withContext(async (ctx) => {
         if (!existsSync(file)) throw new Error(`no file at ${file}`);
-        const r = await importSubscribers(ctx, createReadStream(file), opts.consent);
-        print(
-          `${r.rows} rows: ${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.merged} duplicate rows merged, ${r.suppressed} suppressed (unsubscribed, bounced or erased), ${r.errors.length} rejected.`,
-        );
-        for (const e of r.errors) print(`  line ${e.line}: ${e.message}`);
-        if (r.errors.length > 0) process.exitCode = 2;
+        const printErrors = (r: ImportReport) => {
+          for (const e of r.errors) print(`  line ${e.line}: ${e.message}`);
+          if (r.rejected > r.errors.length) print(`  (and ${r.rejected - r.errors.length} more rejected rows not listed)`);
+        };
+        try {
+          const r = await importSubscribers(ctx, createReadStream(file), opts.consent);
+          print(summary(r));
+          printErrors(r);
+          if (r.rejected > 0) process.exitCode = 2;
+        } catch (err) {
+          // A file that breaks part-way: the rows before the break are stored and reported.
+          const partial = (err as { report?: ImportReport }).report;
+          if (partial) printErrors(partial);
+          throw err;
+        }
       }).catch(fail),
     );
   subs

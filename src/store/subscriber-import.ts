@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Keys } from './keys.js';
+import type { MinLevel } from '../domain/subscriber.js';
+
+// Imported rows are merged into the store one batch at a time, in one Lua call per batch, so an
+// import holds a batch in memory, not the file: the address index finds a row's subscriber, and
+// duplicates merge in the stored record (countries joined, the lower level kept). A bitfield per
+// import run (2 bits per subscriber id, about 250 KB for a million subscribers) remembers what the
+// run did to each record, so a repeated address counts as "merged" rather than "updated" again.
+// Record fields are those of store/subscribers.ts: e email, c countries, l level (absent = all),
+// s status, t created, f confirmed, o consent source.
+
+export interface ImportRow {
+  /** Lower-cased address: the identity. */
+  normalised: string;
+  /** The address as written in the file (trimmed). */
+  email: string;
+  /** Keyed hash on the suppression list (subscriptions/suppression.ts). */
+  suppressionHash: string;
+  countries: string[] | '*';
+  level: MinLevel;
+}
+
+/** What one row did: A added, U updated, N unchanged, M merged into an earlier row, m merged (and that earlier row now counts as updated), S suppressed. */
+export type ImportOutcome = 'A' | 'U' | 'N' | 'M' | 'm' | 'S';
+
+// KEYS: seq, suppressed set, run bitfield, then the address-index bucket of each row.
+// ARGV: record key prefix, now (epoch s), consent source, then per row: normalised, email,
+// suppression hash, countries ("*" or "KZ,UA"), level.
+// Run bitfield per id (u2): 0 not seen in this run, 1 added, 2 updated, 3 unchanged.
+const IMPORT_LUA = `
+local RANK = { all = 0, watch = 1, warning = 2, emergency = 3 }
+local function union(a, b)
+  if a == '*' or b == '*' then return '*' end
+  local seen, list = {}, {}
+  for code in string.gmatch(a .. ',' .. b, '[^,]+') do
+    if not seen[code] then seen[code] = true; list[#list + 1] = code end
+  end
+  table.sort(list)
+  return table.concat(list, ',')
+end
+local prefix, now, consent = ARGV[1], ARGV[2], ARGV[3]
+local out = {}
+local n = (#ARGV - 3) / 5
+for i = 1, n do
+  local a = 3 + (i - 1) * 5
+  local norm, email, supp, countries, level = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
+  local bucket = KEYS[3 + i]
+  if redis.call('SISMEMBER', KEYS[2], supp) == 1 then
+    out[i] = 'S'
+  else
+    local id = redis.call('HGET', bucket, norm)
+    if not id then
+      id = redis.call('INCR', KEYS[1])
+      local fields = { 'e', email, 'c', countries, 's', 'confirmed', 't', now, 'f', now, 'o', consent }
+      if level ~= 'all' then fields[#fields + 1] = 'l'; fields[#fields + 1] = level end
+      redis.call('HSET', prefix .. id, unpack(fields))
+      redis.call('HSET', bucket, norm, id)
+      redis.call('BITFIELD', KEYS[3], 'SET', 'u2', '#' .. id, 1)
+      out[i] = 'A'
+    else
+      local rec = prefix .. id
+      local cur = redis.call('HMGET', rec, 's', 'c', 'l')
+      local status = cur[1]
+      if status == false or status == 'unsubscribed' or status == 'bounced' or status == 'complained' then
+        out[i] = 'S'
+      else
+        local curCountries = cur[2] or '*'
+        local curLevel = cur[3] or 'all'
+        local c = union(curCountries, countries)
+        local l = curLevel
+        if RANK[level] < RANK[curLevel] then l = level end
+        local changed = c ~= curCountries or l ~= curLevel or status ~= 'confirmed'
+        if changed then
+          local fields = { 'c', c, 's', 'confirmed' }
+          if status == 'pending' then fields[#fields + 1] = 'f'; fields[#fields + 1] = now; fields[#fields + 1] = 'o'; fields[#fields + 1] = consent end
+          redis.call('HSET', rec, unpack(fields))
+          if l == 'all' then redis.call('HDEL', rec, 'l') else redis.call('HSET', rec, 'l', l) end
+        end
+        local prior = redis.call('BITFIELD', KEYS[3], 'GET', 'u2', '#' .. id)[1]
+        if prior == 0 then
+          redis.call('BITFIELD', KEYS[3], 'SET', 'u2', '#' .. id, changed and 2 or 3)
+          out[i] = changed and 'U' or 'N'
+        elseif prior == 3 and changed then
+          redis.call('BITFIELD', KEYS[3], 'SET', 'u2', '#' .. id, 2)
+          out[i] = 'm'
+        else
+          out[i] = 'M'
+        end
+      end
+    end
+  end
+end
+redis.call('EXPIRE', KEYS[3], 86400)
+return out
+`;
+const IMPORT_SHA = createHash('sha1').update(IMPORT_LUA).digest('hex');
+
+export class SubscriberImportWriter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly runId: string,
+    private readonly consentSource: string,
+    private readonly now = Math.floor(Date.now() / 1000),
+  ) {}
+
+  /** Merges one batch of rows; returns each row's outcome, in order. */
+  async write(rows: ImportRow[]): Promise<ImportOutcome[]> {
+    if (rows.length === 0) return [];
+    const keys = [
+      this.keys.subscriberSeq(),
+      this.keys.suppressed(),
+      this.keys.importRun(this.runId),
+      ...rows.map((r) => this.keys.subscriberByEmail(r.normalised)),
+    ];
+    const args: Array<string | number> = [this.keys.subscriber(0).slice(0, -1), this.now, this.consentSource];
+    for (const r of rows) args.push(r.normalised, r.email, r.suppressionHash, r.countries === '*' ? '*' : r.countries.join(','), r.level);
+    // The script is sent once; every later batch names it by its SHA-1.
+    try {
+      return (await this.redis.evalsha(IMPORT_SHA, keys.length, ...keys, ...args)) as ImportOutcome[];
+    } catch (err) {
+      if (!/NOSCRIPT/.test((err as Error).message)) throw err;
+      return (await this.redis.eval(IMPORT_LUA, keys.length, ...keys, ...args)) as ImportOutcome[];
+    }
+  }
+
+  /** The run's bookkeeping goes when the import ends (it would expire after a day anyway). */
+  async finish(): Promise<void> {
+    await this.redis.del(this.keys.importRun(this.runId));
+  }
+}
