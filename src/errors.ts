@@ -34,7 +34,6 @@ export const errors = {
   ALERT_NOT_HALTABLE: createError('TOCSIN_ERR_ALERT_NOT_HALTABLE', 'Alert %s is not going out (status "%s"), so there is nothing to halt', 409),
   ALERT_NOT_HALTED: createError('TOCSIN_ERR_ALERT_NOT_HALTED', 'Alert %s is not halted (status "%s")', 409),
   ALERT_NOT_FOLLOWABLE: createError('TOCSIN_ERR_ALERT_NOT_FOLLOWABLE', 'Alert %s cannot be %s from status "%s"; only alerts that went out can', 409),
-  VERSION_CONFLICT: createError('TOCSIN_ERR_VERSION_CONFLICT', 'Alert %s is at version %s now, not %s; read it again and correct that version', 409),
   UPLOAD_INVALID: createError('TOCSIN_ERR_UPLOAD_INVALID', 'Invalid upload: %s', 400),
   UPLOAD_TOO_LARGE: createError('TOCSIN_ERR_UPLOAD_TOO_LARGE', 'Upload too large: %s', 413),
   ALERT_CHANNEL_UNKNOWN: createError('TOCSIN_ERR_ALERT_CHANNEL_UNKNOWN', 'Alert %s has no deliveries on channel "%s" (its channels: %s)', 404),

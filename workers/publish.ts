@@ -18,6 +18,7 @@ export function createPublishProcessor(ctx: Context, accounts: Map<string, Messe
   return async ({ job, lease }) => {
     const { alertId } = job.data;
     const alert = await ctx.alerts.get(alertId);
+    // A resume puts a halted alert back to publishing; anything else is not ours to fan out.
     if (!alert || alert.status !== 'publishing') return { batches: 0, recipients: 0 };
     // Normally appended when publishing was requested; this recovers a crash in between.
     await ensureOriginalVersion(ctx, alert);
@@ -37,6 +38,8 @@ export function createPublishProcessor(ctx: Context, accounts: Map<string, Messe
       let cursor = pub.cursor;
       for (;;) {
         lease.assertValid();
+        // Halted: stop adding recipients; a resume carries on from the cursor.
+        if (await ctx.halts.stopping(alertId, 1)) return { batches: pub.batches, recipients: pub.recipients, halted: true };
         const page = await ctx.subscribers.matching(alert, cursor, ctx.config.email.batchSize);
         if (page.ids.length > 0) {
           // Ledger first: the alert cannot be counted finished while this batch is outstanding.

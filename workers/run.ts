@@ -11,6 +11,7 @@ import type { Processor, Processors } from '../src/queue/attempt.js';
 import { createPublishProcessor } from './publish.js';
 import { createEmailProcessor } from './email.js';
 import { createAccountProcessor } from './account.js';
+import { createFollowUpProcessor } from './follow-up.js';
 import { createScheduleProcessor } from '../src/publish/schedule.js';
 import { startWorkerHooks } from '../src/metrics/worker-hooks.js';
 import { warmEmailRendererSoon } from '../src/render/warm-up.js';
@@ -42,6 +43,7 @@ export function startWorkers(ctx: Context, accounts: Map<string, Messenger>, opt
   const processors: Processors = {
     publish: createPublishProcessor(ctx, accounts),
     'scheduled-publish': createScheduleProcessor(ctx),
+    'follow-up': createFollowUpProcessor(ctx, accounts),
     'account-post': createAccountProcessor(ctx, accounts, hooks),
   };
 

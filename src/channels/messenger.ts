@@ -1,4 +1,5 @@
 import type { Alert } from '../domain/alert.js';
+import type { FollowUpNotice } from '../domain/follow-up.js';
 
 // The contract every account channel (webhooks and social networks) implements, and the types it
 // shares with the dispatcher. Email has many targets per alert and its own batch dispatcher
@@ -74,12 +75,7 @@ export interface ThreadPosition {
 }
 
 /** A correction or retraction, sent as a reply to the original on each channel. */
-export interface FollowUp {
-  kind: 'correction' | 'retraction';
-  /** The new version's number (2, 3, ...). */
-  version: number;
-  /** "What changed" for a correction, "why" for a retraction. */
-  note: string;
+export interface FollowUp extends FollowUpNotice {
   /** The original's first post on this channel, when there is one (link it where a reply is not possible). */
   originalUrl?: string;
 }

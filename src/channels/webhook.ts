@@ -3,6 +3,7 @@ import type { Alert } from '../domain/alert.js';
 import type { WebhookConfig } from '../config/schema.js';
 import {
   DeliveryError,
+  type FollowUp,
   type HealthReport,
   type Messenger,
   type PostedPart,
@@ -11,6 +12,8 @@ import {
   type ThreadPosition,
 } from './messenger.js';
 import { withDeadline } from '../net/deadline.js';
+import { linkOf } from '../domain/alert-link.js';
+import { followUpAlert } from '../domain/follow-up.js';
 import { slackPayload, discordPayload, postChatWebhook, type ChatFormatOptions, type SlackPayload } from './social/chat-formats.js';
 import { deliveryErrorForNetwork, deliveryErrorForStatus, errorText, retryAfterToEpochMs } from './http-errors.js';
 
@@ -36,10 +39,23 @@ export function verifySignature(secret: string, body: string, header: string, to
 }
 
 /** The JSON document a webhook receives: the alert's public fields, nothing about subscribers. */
-export function webhookPayload(alert: Alert & { link?: string }) {
+/** A version's id in webhooks and CAP: the alert id and the version number. */
+export const versionId = (alertId: string, version: number) => `${alertId}.v${version}`;
+
+export function webhookPayload(alert: Alert, followUp?: FollowUp) {
+  const version = followUp?.version ?? 1;
   return {
-    type: 'alert.published',
+    type: followUp ? (followUp.kind === 'correction' ? 'alert.corrected' : 'alert.retracted') : 'alert.published',
     id: alert.id,
+    version,
+    versionId: versionId(alert.id, version),
+    ...(followUp
+      ? {
+          previousVersionId: versionId(alert.id, version - 1),
+          ...(followUp.kind === 'correction' ? { note: followUp.note } : { reason: followUp.note }),
+          at: followUp.at,
+        }
+      : {}),
     slug: alert.slug,
     level: alert.level,
     countries: alert.countries,
@@ -53,7 +69,7 @@ export function webhookPayload(alert: Alert & { link?: string }) {
     attachments: alert.attachments,
     canonicalUrl: alert.canonicalUrl ?? null,
     // Where to read it: the canonical URL, or Tocsin's public page (withLink, src/domain/alert-link.ts).
-    url: alert.link ?? alert.canonicalUrl ?? null,
+    url: linkOf(alert) ?? null,
     language: alert.language,
     issuedAt: alert.issuedAt ?? alert.createdAt,
     updates: alert.updates ?? null,
@@ -81,13 +97,15 @@ export class WebhookChannel implements Messenger {
     return this.config.timeoutMs * 2;
   }
 
-  render(alert: Alert): RenderedMessage {
+  render(alert: Alert, followUp?: FollowUp): RenderedMessage {
+    // Slack and Discord get a new message that says what it is and links the alert's page.
+    const chatAlert = followUp ? followUpAlert(alert, followUp) : alert;
     const payload =
       this.config.format === 'slack'
-        ? slackPayload(alert, this.chat)
+        ? slackPayload(chatAlert, this.chat)
         : this.config.format === 'discord'
-          ? discordPayload(alert, this.chat)
-          : webhookPayload(alert);
+          ? discordPayload(chatAlert, this.chat)
+          : webhookPayload(alert, followUp);
     const text = JSON.stringify(payload);
     return { channel: this.id, provider: this.provider, parts: [{ text, length: Buffer.byteLength(text), limit: 1_048_576 }] };
   }

@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { configSchemaFor, type Config } from './schema.js';
+import type { Config } from './schema.js';
+import { configSchemaFor } from './providers-schema.js';
 import { builtInProviders, type ProviderRegistry } from '../channels/providers.js';
 import { errors, formatZodIssues } from '../errors.js';
 import { controlCharIssues, namedEnvIssues, type ControlCharIssue } from './control-chars.js';

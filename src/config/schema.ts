@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { builtInProviders, type ProviderRegistry } from '../channels/providers.js';
 import { parseAddressRange } from '../net/address-policy.js';
 
 // One schema for the whole configuration. Defaults live here and nowhere else.
@@ -30,12 +29,17 @@ const webhookSchema = z.object({
   timeoutMs: z.number().int().positive().default(10_000),
 });
 
-/** A social account; `providers` are the registry's names (src/channels/providers.ts). */
-const socialAccountSchemaFor = (providers: readonly string[]) =>
+/**
+ * A social account. `providers` are the registry's names (src/channels/providers.ts); the
+ * loader checks them (src/config/providers-schema.ts), so this file needs no adapter.
+ */
+export const socialAccountSchemaFor = (providers?: readonly string[]) =>
   z
     .object({
       id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'use lowercase letters, digits and dashes'),
-      provider: z.string().refine((p) => providers.includes(p), { error: `must be one of ${providers.join(', ')}` }),
+      provider: providers
+        ? z.string().refine((p) => providers.includes(p), { error: `must be one of ${providers.join(', ')}` })
+        : z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a provider name such as mastodon'),
       // Base URL of the provider's API; tests point this at a local fake.
       baseUrl: z.url().optional(),
       // Environment variable names for this account's credentials, by credential name.
@@ -470,7 +474,7 @@ export const configSchema = z.object({
   subscriptions: subscriptionsSchema,
   bounces: bouncesSchema,
   webhooks: z.array(webhookSchema).default([]),
-  social: z.array(socialAccountSchemaFor(builtInProviders.names)).default([]),
+  social: z.array(socialAccountSchemaFor()).default([]),
   fetch: fetchSchema,
   retry: retrySchema,
   workers: z
@@ -561,10 +565,6 @@ export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
 export type NotifyTargetConfig = z.infer<typeof notifyTargetSchema>;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
-/** The schema for another set of providers (an embedding, or a test's provider). */
-export function configSchemaFor(providers: ProviderRegistry) {
-  return configSchema.extend({ social: z.array(socialAccountSchemaFor(providers.names)).default([]) });
-}
 export type FetchConfig = z.infer<typeof fetchSchema>;
 export type PublicConfig = z.infer<typeof publicSchema>;
 export type CapLevelConfig = PublicConfig['cap']['levels']['watch'];

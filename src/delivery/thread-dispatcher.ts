@@ -11,7 +11,9 @@ export type ThreadResult =
   | { kind: 'failed' | 'unknown'; reason: string; posted: PostedPart[] }
   | { kind: 'retry'; reason: string; retryAt?: number; rateLimited: boolean; posted: PostedPart[] }
   /** The attempt no longer holds the delivery: nothing may be recorded or posted. */
-  | { kind: 'lost'; reason: string; posted: PostedPart[] };
+  | { kind: 'lost'; reason: string; posted: PostedPart[] }
+  /** Staff halted the alert: the parts not yet posted are not posted. */
+  | { kind: 'halted'; reason: string; posted: PostedPart[] };
 
 export interface ThreadRun {
   /** What earlier attempts recorded: parts posted, and a part that may have been in flight. */
@@ -22,6 +24,8 @@ export interface ThreadRun {
   /** The part surely did not reach the provider (refused, or looked up and absent): forget it was in flight. */
   clear(index: number): Promise<boolean>;
   lease: { valid(): boolean; readonly signal: AbortSignal };
+  /** The halt note if staff halted the alert (read before every part), else undefined. */
+  halted?(): Promise<string | undefined>;
   /** A follow-up replies to the original thread: its first and last posted parts. */
   anchor?: { root: PostedPart; last: PostedPart };
   idempotencyKey(index: number): string;
@@ -48,6 +52,8 @@ export async function dispatchThread(messenger: Messenger, message: RenderedMess
       idempotencyKey: run.idempotencyKey(index),
     };
     if (!run.lease.valid()) return lost('the lease ran out before the next part');
+    const halt = await run.halted?.();
+    if (halt) return { kind: 'halted', reason: `${halt}${where()}`, posted };
     const timed = <T>(what: string, op: (signal: AbortSignal) => Promise<T>) =>
       withDeadline(messenger.partDeadlineMs, op, { signal: run.lease.signal, what: `${what} part ${index + 1} of ${total} on ${messenger.id}` });
 

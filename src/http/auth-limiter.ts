@@ -1,5 +1,6 @@
 import type { Context } from '../context.js';
 import { errors, withRetryAfter } from '../errors.js';
+import { admitScript, refundScript } from '../store/auth-scripts.js';
 import { ipSubject, keyedHash } from '../subscriptions/keyed-hash.js';
 
 // Failed sign-ins and wrong bearer tokens are counted per client network and per token prefix,
@@ -18,34 +19,6 @@ interface Subject {
   max: number;
   windowS: number;
 }
-
-// KEYS: counters. ARGV: n, then max per key, then window seconds per key. If any bucket is full,
-// returns {index, ttl} of the first full one and counts nothing; otherwise counts the attempt in
-// every bucket (a success gives it back) and returns {0}. Check and count are one step, so a burst
-// of parallel guesses cannot all pass the check before any of them is counted.
-const ADMIT_LUA = `
-local n = tonumber(ARGV[1])
-for i = 1, n do
-  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if count >= tonumber(ARGV[1 + i]) then
-    local ttl = redis.call('TTL', KEYS[i])
-    return {i, ttl}
-  end
-end
-for i = 1, n do
-  local count = redis.call('INCR', KEYS[i])
-  if count == 1 or redis.call('TTL', KEYS[i]) < 0 then redis.call('EXPIRE', KEYS[i], ARGV[1 + n + i]) end
-end
-return {0}
-`;
-
-// KEYS: counters. Gives back one attempt where one was counted; the expiry stays.
-const REFUND_LUA = `
-for _, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
-end
-return 1
-`;
 
 const WHY: Record<AuthBucket, string> = {
   ip: 'too many failed sign-in attempts from your network',
@@ -85,13 +58,10 @@ export class AuthLimiter {
    */
   async admit(attempt: Attempt): Promise<void> {
     const subjects = this.subjects(attempt);
-    const [index, ttl] = (await this.ctx.redis.eval(
-      ADMIT_LUA,
-      subjects.length,
-      ...subjects.map((s) => s.key),
-      subjects.length,
-      ...subjects.map((s) => s.max),
-      ...subjects.map((s) => s.windowS),
+    const [index, ttl] = (await admitScript.run(
+      this.ctx.redis,
+      subjects.map((s) => s.key),
+      [subjects.length, ...subjects.map((s) => s.max), ...subjects.map((s) => s.windowS)],
     )) as [number, number?];
     if (index === 0) return;
     const full = subjects[index - 1];
@@ -104,6 +74,10 @@ export class AuthLimiter {
   /** The credentials were right: the attempt admit() counted is given back. */
   async succeeded(attempt: Attempt): Promise<void> {
     const subjects = this.subjects(attempt);
-    await this.ctx.redis.eval(REFUND_LUA, subjects.length, ...subjects.map((s) => s.key));
+    await refundScript.run(
+      this.ctx.redis,
+      subjects.map((s) => s.key),
+      [],
+    );
   }
 }

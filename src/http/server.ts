@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import formbody from '@fastify/formbody';
 import type { Context } from '../context.js';
 import { alertRoutes } from './routes/alerts.js';
+import { followUpRoutes } from './routes/follow-up.js';
 import { bearerAuth } from './auth.js';
 import type { ServerPlugin } from './server-plugin.js';
 import { publicRoutes } from '../public/routes.js';
@@ -46,6 +47,7 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   await app.register(async (admin) => {
     admin.addHook('onRequest', bearerAuth(ctx.config.secrets.adminToken, new AuthLimiter(ctx)));
     await admin.register(alertRoutes, { ctx });
+    await admin.register(followUpRoutes, { ctx });
   });
   await app.register(publicRoutes, { ctx });
   for (const plugin of options.plugins ?? []) await app.register(async (scope) => plugin(scope, ctx));

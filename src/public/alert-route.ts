@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { PublicRouteOptions } from './routes.js';
+import type { PublicRouteOptions } from './route-options.js';
 import { sendPublicPage } from './respond.js';
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;

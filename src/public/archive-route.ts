@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { LEVELS } from '../domain/alert.js';
 import { isCountryCode } from '../domain/countries.js';
 import { errors, formatZodIssues } from '../errors.js';
-import type { PublicRouteOptions } from './routes.js';
+import type { PublicRouteOptions } from './route-options.js';
 import { sendPublicPage } from './respond.js';
 
 const blankToUndefined = (v: unknown) => (v === '' ? undefined : v);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { rendered } from './http-cache.js';
-import type { PublicRouteOptions } from './routes.js';
+import type { PublicRouteOptions } from './route-options.js';
 import { sendRendered } from './http-cache.js';
 
 /** The pages' stylesheet, at an address that changes with its content, so it is cached for a year. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { capIndexResponse, capResponse } from './cap/cap-service.js';
-import type { PublicRouteOptions } from './routes.js';
+import type { PublicRouteOptions } from './route-options.js';
 import { sendPublicData, sendPublicPage } from './respond.js';
 
 const SLUG_FILE = /^([a-z0-9]+(?:-[a-z0-9]+)*)\.xml$/;

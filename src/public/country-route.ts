@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { isCountryCode } from '../domain/countries.js';
 import { errors, formatZodIssues } from '../errors.js';
 import { cursorSchema } from './archive-route.js';
-import type { PublicRouteOptions } from './routes.js';
+import type { PublicRouteOptions } from './route-options.js';
 import { sendPublicPage } from './respond.js';
 
 const countryQuery = z.object({ cursor: z.preprocess((v) => (v === '' ? undefined : v), cursorSchema.optional()) });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { LEVELS, type Level } from '../domain/alert.js';
 import { isCountryCode } from '../domain/countries.js';
 import { feedResponse } from './feeds/feeds.js';
-import type { PublicRouteOptions } from './routes.js';
+import type { PublicRouteOptions } from './route-options.js';
 import { sendPublicData, sendPublicPage } from './respond.js';
 import type { FeedFormat, FeedScope } from './urls.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { PublicRouteOptions } from './routes.js';
+import type { PublicRouteOptions } from './route-options.js';
 import { sendPublicPage } from './respond.js';
 
 /** GET / : the organisation, the newest alerts, a subscribe box and the feeds. */

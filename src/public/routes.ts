@@ -14,12 +14,8 @@ import { capRoutes } from './cap-routes.js';
 import { sitemapRoutes } from './sitemap-route.js';
 import { assetsRoute } from './assets-route.js';
 
-export interface PublicRouteOptions {
-  ctx: Context;
-  site: PublicSite;
-  /** Signs CAP messages (XML-DSig); unsigned by default. */
-  signCap: CapSigner;
-}
+import type { PublicRouteOptions } from './route-options.js';
+export type { PublicRouteOptions } from './route-options.js';
 
 /**
  * The public record (README "The public record"): pages, feeds, CAP, sitemap and robots.txt. With

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { rendered } from './http-cache.js';
-import type { PublicRouteOptions } from './routes.js';
+import type { PublicRouteOptions } from './route-options.js';
 import { sendPublicData } from './respond.js';
 import { serialise, textElement, xmlDocument } from './xml.js';
 

@@ -4,6 +4,8 @@ import { maskEmail } from '../domain/subscriber.js';
 import type { AlertCounts } from '../store/ledger.js';
 import type { PublicationState } from '../store/publications.js';
 import { EMAIL_CHANNEL } from './rendered.js';
+import { deliveryId, parseDeliveryChannel } from '../delivery/delivery-channel.js';
+import type { Halt } from '../store/halts.js';
 import { probeRedisWrites, redisWriteProblem } from '../store/redis-writes.js';
 
 export interface DeliveryProblem {
@@ -19,6 +21,10 @@ export interface DeliveryProblem {
 export interface AlertStatusReport {
   alert: Pick<Alert, 'id' | 'slug' | 'title' | 'status' | 'level' | 'countries'> & { publishedAt?: string };
   publication: PublicationState;
+  /** The fan-out of each follow-up (correction or retraction), by version. */
+  followUps: Array<PublicationState & { version: number }>;
+  /** Set while the alert is halted. */
+  halt: Halt | null;
   /** True once fan-out finished and every delivery has an outcome. */
   complete: boolean;
   counts: AlertCounts;
@@ -30,17 +36,25 @@ export interface AlertStatusReport {
 /** The one status document shared by the API, the CLI and the console. */
 export async function alertStatus(ctx: Context, idOrSlug: string, problemLimit = 20): Promise<AlertStatusReport> {
   let alert = await ctx.alerts.require(idOrSlug);
-  const [publication, counts, problems, writes, health] = await Promise.all([
+  const [publication, counts, problems, writes, health, halt, versionCount] = await Promise.all([
     ctx.publications.get(alert.id),
     ctx.ledger.counts(alert.id),
     ctx.ledger.problems(alert.id, problemLimit),
     probeRedisWrites(ctx.redis, ctx.keys),
     ctx.health.all(),
+    ctx.halts.get(alert.id),
+    ctx.versions.count(alert.id),
   ]);
-  const complete = publication.state === 'fanned-out' && counts.outstanding === 0;
+  // Each version's fan-out (the alert, then each follow-up) must be done, or stopped by a halt.
+  const followUps = await Promise.all(
+    Array.from({ length: Math.max(0, versionCount - 1) }, (_, i) => ctx.publications.get(deliveryId(alert.id, i + 2)).then((p) => ({ version: i + 2, ...p }))),
+  );
+  const fannedOut = (version: number, state: string) => state === 'fanned-out' || (halt !== null && version <= halt.version);
+  const complete = fannedOut(1, publication.state) && followUps.every((f) => fannedOut(f.version, f.state)) && counts.outstanding === 0;
   const warnings: string[] = [];
   const redisProblem = redisWriteProblem(writes);
   if (redisProblem) warnings.push(redisProblem);
+  if (halt) warnings.push(`halted by ${halt.by} at ${halt.at}: ${halt.reason}`);
   if (!complete) {
     for (const channel of Object.keys(counts.channels).sort()) {
       const until = health[channel]?.pausedUntil;
@@ -55,7 +69,7 @@ export async function alertStatus(ctx: Context, idOrSlug: string, problemLimit =
   }
   const masked = await Promise.all(
     problems.map(async (p) => {
-      if (p.channel !== EMAIL_CHANNEL) return p.target;
+      if (parseDeliveryChannel(p.channel).channel !== EMAIL_CHANNEL) return p.target;
       const sub = await ctx.subscribers.get(Number(p.target));
       return sub ? maskEmail(sub.email) : `subscriber #${p.target} (erased)`;
     }),
@@ -71,11 +85,13 @@ export async function alertStatus(ctx: Context, idOrSlug: string, problemLimit =
       ...(alert.publishedAt ? { publishedAt: alert.publishedAt } : {}),
     },
     publication,
+    followUps,
+    halt,
     complete,
     counts,
     problems: problems.map((p, i) => ({
       channel: p.channel,
-      target: p.channel === EMAIL_CHANNEL ? masked[i] : p.channel,
+      target: parseDeliveryChannel(p.channel).channel === EMAIL_CHANNEL ? masked[i] : p.channel,
       state: p.entry.state,
       error: p.entry.error ?? '',
       attempts: p.entry.attempts,

@@ -8,7 +8,7 @@ export type PublishJob = { kind: 'publish'; alertId: string };
 export type ScheduledPublishJob = { kind: 'scheduled-publish'; alertId: string };
 
 /** Send a correction or retraction (version 2, 3, ...) on every channel: a fan-out like publish. */
-export type FollowUpJob = { kind: 'follow-up'; alertId: string; version: number };
+export type FollowUpJob = { kind: 'follow-up'; alertId: string; version: number; deleteOriginals?: boolean };
 
 /**
  * One batch of email recipients. The ids are fixed at fan-out; the ledger decides who still needs

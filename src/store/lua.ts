@@ -12,7 +12,8 @@ type Runner = (...keysThenArgs: Array<string | number>) => Promise<unknown>;
 
 export interface LuaScript {
   readonly name: string;
-  readonly numberOfKeys: number;
+  /** 'any': the caller passes however many keys it has (a batch of subscribers, a set of buckets). */
+  readonly numberOfKeys: number | 'any';
   readonly lua: string;
   /** Runs the script with exactly `numberOfKeys` keys. */
   run(redis: RedisClient, keys: string[], args: Array<string | number>): Promise<unknown>;
@@ -21,17 +22,17 @@ export interface LuaScript {
 const defined = new Map<string, LuaScript>();
 const commandName = (name: string) => `tocsin_${name}`;
 
-export function defineLua(name: string, numberOfKeys: number, lua: string): LuaScript {
+export function defineLua(name: string, numberOfKeys: number | 'any', lua: string): LuaScript {
   if (defined.has(name)) throw new Error(`Lua script ${name} is defined twice`);
   const script: LuaScript = {
     name,
     numberOfKeys,
     lua,
     run(redis, keys, args) {
-      if (keys.length !== numberOfKeys) throw new Error(`script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
+      if (numberOfKeys !== 'any' && keys.length !== numberOfKeys) throw new Error(`script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
       const runner = (redis as unknown as Record<string, Runner | undefined>)[commandName(name)];
       if (!runner) throw new Error(`script ${name} is not registered on this connection; connect with connectRedis()`);
-      return runner.call(redis, ...keys, ...args);
+      return numberOfKeys === 'any' ? runner.call(redis, keys.length, ...keys, ...args) : runner.call(redis, ...keys, ...args);
     },
   };
   defined.set(name, script);
@@ -40,5 +41,6 @@ export function defineLua(name: string, numberOfKeys: number, lua: string): LuaS
 
 /** Registers every script defined so far on a new connection. */
 export function registerScripts(redis: RedisClient): void {
-  for (const script of defined.values()) redis.defineCommand(commandName(script.name), { numberOfKeys: script.numberOfKeys, lua: script.lua });
+  for (const script of defined.values())
+    redis.defineCommand(commandName(script.name), script.numberOfKeys === 'any' ? { lua: script.lua } : { numberOfKeys: script.numberOfKeys, lua: script.lua });
 }

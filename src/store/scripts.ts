@@ -6,7 +6,9 @@ import './publications.js';
 import './activity.js';
 import './subscribers.js';
 import './alerts.js';
-import '../subscriptions/pending.js';
-import '../subscriptions/rate-limit.js';
+import './subscription-scripts.js';
+import './subscriber-import.js';
+import './versions.js';
+import './auth-scripts.js';
 
 export { registerScripts } from './lua.js';

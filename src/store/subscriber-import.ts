@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
+import { defineLua } from './lua.js';
 import type { MinLevel } from '../domain/subscriber.js';
 
 // Imported rows are merged into the store one batch at a time, in one Lua call per batch, so an
@@ -29,7 +30,10 @@ export type ImportOutcome = 'A' | 'U' | 'N' | 'M' | 'm' | 'S';
 // ARGV: record key prefix, now (epoch s), consent source, then per row: normalised, email,
 // suppression hash, countries ("*" or "KZ,UA"), level.
 // Run bitfield per id (u2): 0 not seen in this run, 1 added, 2 updated, 3 unchanged.
-const IMPORT_LUA = `
+const importScript = defineLua(
+  'subscriber_import',
+  'any',
+  `
 local RANK = { all = 0, watch = 1, warning = 2, emergency = 3 }
 local function union(a, b)
   if a == '*' or b == '*' then return '*' end
@@ -94,8 +98,8 @@ for i = 1, n do
 end
 redis.call('EXPIRE', KEYS[3], 86400)
 return out
-`;
-const IMPORT_SHA = createHash('sha1').update(IMPORT_LUA).digest('hex');
+`,
+);
 
 export class SubscriberImportWriter {
   constructor(
@@ -117,13 +121,7 @@ export class SubscriberImportWriter {
     ];
     const args: Array<string | number> = [this.keys.subscriber(0).slice(0, -1), this.now, this.consentSource];
     for (const r of rows) args.push(r.normalised, r.email, r.suppressionHash, r.countries === '*' ? '*' : r.countries.join(','), r.level);
-    // The script is sent once; every later batch names it by its SHA-1.
-    try {
-      return (await this.redis.evalsha(IMPORT_SHA, keys.length, ...keys, ...args)) as ImportOutcome[];
-    } catch (err) {
-      if (!/NOSCRIPT/.test((err as Error).message)) throw err;
-      return (await this.redis.eval(IMPORT_LUA, keys.length, ...keys, ...args)) as ImportOutcome[];
-    }
+    return (await importScript.run(this.redis, keys, args)) as ImportOutcome[];
   }
 
   /** The run's bookkeeping goes when the import ends (it would expire after a day anyway). */

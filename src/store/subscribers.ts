@@ -70,6 +70,13 @@ function decode(id: number, row: Record<string, string>): Subscriber | null {
   };
 }
 
+/** What a fan-out reads of a subscriber to decide whether they get an alert. */
+export interface SubscriberRow {
+  id: number;
+  status: SubscriberStatus;
+  prefs: { countries: string[] | '*'; minLevel: MinLevel };
+}
+
 export interface Recipient {
   id: number;
   email: string;
@@ -154,6 +161,19 @@ export class SubscriberStore {
     limit: number,
     pageSize = 1000,
   ): Promise<{ ids: number[]; lastExamined: number; done: boolean }> {
+    return this.select(afterId, limit, async (rows) => rows.map((r) => r.status === 'confirmed' && matchesPreferences(alert, r.prefs)), pageSize);
+  }
+
+  /**
+   * Subscribers with id > afterId that `choose` picks, in id order, up to `limit`; the last id
+   * examined lets a fan-out resume exactly where it stopped. Ids without a record are skipped.
+   */
+  async select(
+    afterId: number,
+    limit: number,
+    choose: (rows: SubscriberRow[]) => Promise<boolean[]>,
+    pageSize = 1000,
+  ): Promise<{ ids: number[]; lastExamined: number; done: boolean }> {
     const last = await this.lastId();
     const ids: number[] = [];
     let examined = afterId;
@@ -161,20 +181,25 @@ export class SubscriberStore {
       const start = examined + 1;
       // No bigger than the batch: rows read past the batch's last id would be read again next time.
       const end = Math.min(last, examined + Math.min(pageSize, limit));
-      const rows = await Promise.all(
+      const raw = await Promise.all(
         Array.from({ length: end - start + 1 }, (_, i) => this.redis.hmget(this.keys.subscriber(start + i), FIELD.status, FIELD.countries, FIELD.minLevel)),
       );
-      for (let i = 0; i <= end - start; i++) {
-        const [status, countries, minLevel] = rows[i].map((v) => v ?? '');
-        const id = start + i;
-        if (
-          status === 'confirmed' &&
-          countries !== '' &&
-          matchesPreferences(alert, { countries: parseCountries(countries), minLevel: (minLevel || 'all') as MinLevel })
-        ) {
-          ids.push(id);
-          if (ids.length === limit) return { ids, lastExamined: id, done: id >= last };
-        }
+      const rows: SubscriberRow[] = [];
+      raw.forEach((row, i) => {
+        const [status, countries, minLevel] = row.map((v) => v ?? '');
+        // A record always has countries; none means the id was never used or was erased.
+        if (countries !== '')
+          rows.push({
+            id: start + i,
+            status: status as SubscriberStatus,
+            prefs: { countries: parseCountries(countries), minLevel: (minLevel || 'all') as MinLevel },
+          });
+      });
+      const chosen = rows.length ? await choose(rows) : [];
+      for (let i = 0; i < rows.length; i++) {
+        if (!chosen[i]) continue;
+        ids.push(rows[i].id);
+        if (ids.length === limit) return { ids, lastExamined: rows[i].id, done: rows[i].id >= last };
       }
       examined = end;
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
+import { defineLua } from './lua.js';
 import { publicAlertSchema, type PublicAlert } from '../domain/public-alert.js';
 import { errors } from '../errors.js';
 
@@ -118,18 +119,10 @@ export class VersionStore {
     if (existing) return { appended: false, version: existing };
     const earlier = version.version > 1 ? await this.all(alertId) : [];
     const entry = publicEntry([...earlier.slice(0, version.version - 1), version]);
-    const [code, value] = (await this.redis.eval(
-      APPEND_LUA,
-      4,
-      this.keys.versions(alertId),
-      this.keys.publicEntries(),
-      this.keys.publicSlugs(),
-      this.keys.publicGeneration(),
-      String(version.version),
-      JSON.stringify(version),
-      JSON.stringify(entry),
-      entry.slug,
-      alertId,
+    const [code, value] = (await appendScript.run(
+      this.redis,
+      [this.keys.versions(alertId), this.keys.publicEntries(), this.keys.publicSlugs(), this.keys.publicGeneration()],
+      [version.version, JSON.stringify(version), JSON.stringify(entry), entry.slug, alertId],
     )) as [number, string];
     if (code === 1) return { appended: true, version };
     if (code === 0) return { appended: false, version: decode(value) };
@@ -179,7 +172,10 @@ function decode(raw: string): AlertVersion {
 }
 
 // KEYS: versions hash, entries hash, slugs hash, generation. ARGV: n, version JSON, entry JSON, slug, id.
-const APPEND_LUA = `
+const appendScript = defineLua(
+  'versions_append',
+  4,
+  `
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
 if existing then return {0, existing} end
 local n = tonumber(ARGV[1])
@@ -194,4 +190,5 @@ redis.call('HSET', KEYS[2], ARGV[5], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
 redis.call('INCR', KEYS[4])
 return {1, ARGV[2]}
-`;
+`,
+);

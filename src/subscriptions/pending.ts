@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Context } from '../context.js';
-import { defineLua } from '../store/lua.js';
+import { takeScript, expireScript } from '../store/subscription-scripts.js';
 import { normaliseEmail, type MinLevel } from '../domain/subscriber.js';
 
 // A subscription request waits here until its confirmation link is used. It holds the choices
@@ -35,20 +35,6 @@ export async function readPending(ctx: Ctx, id: number): Promise<PendingRequest 
   return raw ? (JSON.parse(raw) as PendingRequest) : null;
 }
 
-// KEYS: pending. ARGV: generation. Deletes and returns the request only if the generation matches.
-const takeScript = defineLua(
-  'pending_take',
-  1,
-  `
-local raw = redis.call('GET', KEYS[1])
-if not raw then return false end
-local ok, req = pcall(cjson.decode, raw)
-if not ok or tostring(req.g) ~= ARGV[1] then return false end
-redis.call('DEL', KEYS[1])
-return raw
-`,
-);
-
 /** Takes the request for confirmation, once: a second POST of the same link finds nothing. */
 export async function takePending(ctx: Ctx, id: number, generation: number): Promise<PendingRequest | null> {
   const raw = (await takeScript.run(ctx.redis, [ctx.keys.subscriptionPending(id)], [generation])) as string | null;
@@ -62,21 +48,6 @@ export async function takePending(ctx: Ctx, id: number, generation: number): Pro
 export async function scheduleExpiry(ctx: Ctx, id: number, now = Date.now()): Promise<void> {
   await ctx.redis.zadd(ctx.keys.pendingExpiry(), now + ctx.config.subscriptions.pendingExpiryS * 1000 + 5 * 60_000, String(id));
 }
-
-// KEYS: subscriber, by-email, pending, bounces, expiry zset. ARGV: id, normalised email.
-// Deletes the record only if it is still unconfirmed ('s' is the status field in store/subscribers.ts),
-// atomically, so a confirmation arriving at the same moment is never lost.
-const expireScript = defineLua(
-  'pending_expire',
-  5,
-  `
-redis.call('ZREM', KEYS[5], ARGV[1])
-if redis.call('HGET', KEYS[1], 's') ~= 'pending' then return 0 end
-if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[2], ARGV[2]) end
-redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
-return 1
-`,
-);
 
 /** Deletes unconfirmed records whose time is up. Cheap when there is nothing to do; safe to run anywhere. */
 export async function expirePending(ctx: Ctx & Pick<Context, 'subscribers'>, now = Date.now(), max = 500): Promise<number> {

@@ -1,6 +1,6 @@
 import { dotStuff } from './dot-stuff.js';
 import type { DkimSigner } from './dkim-signer.js';
-import type { MailTransport } from './transport.js';
+import type { MailTransport } from './mail-transport.js';
 
 /**
  * Every message through this transport is DKIM-signed before it goes on: createMailTransport puts

@@ -1,7 +1,7 @@
 import { Interrupted, SmtpConnection, type SmtpConnectionOptions, type SmtpTask } from './smtp-connection.js';
 import { SmtpError } from './smtp-errors.js';
 import { dotStuff } from './dot-stuff.js';
-import type { MailTransport, OutgoingMail } from './transport.js';
+import type { MailTransport, OutgoingMail } from './mail-transport.js';
 
 // Tocsin's SMTP sender: a pool of at most `maxConnections` SmtpConnections, each sending one
 // message after another (pipelined when the server allows), closed and replaced after

@@ -19,6 +19,7 @@ import {
 import { splitThread, type ThreadOptions } from './thread.js';
 import type { SocialDeps } from './tokens.js';
 import type { SniffedType } from '../../net/sniff.js';
+import { followUpAlert } from '../../domain/follow-up.js';
 
 /** Options every provider has (src/channels/social/common.ts baseOptionsShape). */
 export interface BaseOptions extends Omit<ComposeOptions, 'describeImage' | 'linkPlacement'> {
@@ -66,15 +67,16 @@ export abstract class SocialAccount<O extends BaseOptions> {
     compose: Partial<ComposeOptions> = {},
     followUp?: FollowUp,
   ): Array<Pick<RenderedPart, 'text' | 'media'>> {
-    void followUp;
-    const composed = composeAlert(alert, { linkPlacement: 'last', ...this.options, ...compose });
+    // A follow-up is short: what it is, what changed or why, and the link; never a long thread.
+    const source = followUp ? followUpAlert(alert, followUp) : alert;
+    const composed = composeAlert(source, { linkPlacement: 'last', ...this.options, ...compose, ...(followUp ? { content: 'summary' as const } : {}) });
     const texts = splitThread(composed.paragraphs, {
       ...thread,
       locale: alert.language,
       firstSuffix: composed.firstSuffix,
       numbering: this.options.numbering,
     });
-    return texts.map((text, i) => ({ text, ...(i === 0 && alert.image ? { media: { url: alert.image.url, alt: alert.image.alt } } : {}) }));
+    return texts.map((text, i) => ({ text, ...(i === 0 && source.image ? { media: { url: source.image.url, alt: source.image.alt } } : {}) }));
   }
 
   protected message(parts: RenderedPart[]): RenderedMessage {

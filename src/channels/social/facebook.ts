@@ -110,17 +110,22 @@ export class FacebookChannel extends SocialAccount<FacebookOptions> implements M
   }
 
   render(alert: Alert, followUp?: FollowUp): RenderedMessage {
-    // A photo post has no link preview, so the link goes in the text; a link post carries it
-    // in `link` and Facebook shows the preview card: either way it appears once.
-    const photo = Boolean(alert.image);
-    const limit = (i: number) => (i === 0 ? FACEBOOK_POST_LIMIT : FACEBOOK_COMMENT_LIMIT);
+    // A photo post has no link preview, so the link goes in the text; a link post carries it in
+    // `link` and Facebook shows the preview card: either way it appears once. A follow-up is a
+    // comment on the original post, text only, with the link in it.
+    const photo = !followUp && Boolean(alert.image);
+    const linkPost = !followUp && !photo;
+    const limit = (i: number) => (i === 0 && !followUp ? FACEBOOK_POST_LIMIT : FACEBOOK_COMMENT_LIMIT);
     const link = linkOf(alert);
-    const source = photo ? alert : { ...alert, canonicalUrl: undefined, link: undefined };
+    const source = linkPost ? { ...alert, canonicalUrl: undefined, link: undefined } : alert;
     const parts = this.splitAlert(source, { length: (t) => t.length, limit }, { linkPlacement: 'last' }, followUp).map((part, i) => ({
       ...part,
       length: part.text.length,
       limit: limit(i),
-      extra: i === 0 ? { endpoint: photo ? 'photos' : 'feed', ...(!photo && link ? { link } : {}) } : { endpoint: 'comments', replyTo: 'first part' },
+      extra:
+        i === 0 && !followUp
+          ? { endpoint: photo ? 'photos' : 'feed', ...(linkPost && link ? { link } : {}) }
+          : { endpoint: 'comments', replyTo: followUp ? 'the original post' : 'first part' },
     }));
     return this.message(parts);
   }

@@ -14,6 +14,7 @@ import {
 import { deliveryErrorForStatus } from '../http-errors.js';
 import { baseOptionsShape, httpRequest, linkPlacementSchema, shorten, type HttpResult } from './common.js';
 import { SocialAccount } from './account.js';
+import { followUpAlert } from '../../domain/follow-up.js';
 
 // A Telegram channel (or group) through the Bot API, with fetch:
 //   sendPhoto  the lead image by URL, with the first part as its caption (1024 characters)
@@ -97,13 +98,14 @@ export class TelegramChannel extends SocialAccount<TelegramOptions> implements M
   render(alert: Alert, followUp?: FollowUp): RenderedMessage {
     // Telegram photos have no alt text: the description goes right after the summary, so it is
     // in the photo's caption whenever that has room.
-    const photo = Boolean(alert.image);
+    const shown = followUp ? followUpAlert(alert, followUp) : alert;
+    const photo = Boolean(shown.image);
     const limit = (i: number) => (photo && i === 0 ? TELEGRAM_CAPTION_LIMIT : TELEGRAM_MESSAGE_LIMIT);
     const parts = this.splitAlert(alert, { length: (t) => t.length, limit }, { describeImage: this.options.describeImage }, followUp).map((part, i) => {
       const plain = part.text;
       const html =
-        i === 0 && plain.startsWith(alert.title)
-          ? `<b>${escapeTelegramHtml(alert.title)}</b>${escapeTelegramHtml(plain.slice(alert.title.length))}`
+        i === 0 && plain.startsWith(shown.title)
+          ? `<b>${escapeTelegramHtml(shown.title)}</b>${escapeTelegramHtml(plain.slice(shown.title.length))}`
           : escapeTelegramHtml(plain);
       return {
         ...part,

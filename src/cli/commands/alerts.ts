@@ -1,6 +1,7 @@
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
+import { cliActor } from '../../config/environment.js';
 import type { Context } from '../../context.js';
 import { newAlert } from '../../domain/alert.js';
 import { parseAlertFile, MAX_ALERT_SOURCE_BYTES } from '../../domain/parse.js';
@@ -21,7 +22,6 @@ async function resolveAlert(ctx: Context, fileOrId: string): Promise<string> {
 }
 
 /** The operating-system user running the CLI, for the audit log. */
-const cliActor = () => `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
 
 export function registerAlertCommands(program: Command): void {
   program

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { cliActor } from '../../config/environment.js';
 import type { Context } from '../../context.js';
 import { errors } from '../../errors.js';
 import { retryFailed, type RetryResult } from '../../publish/retry.js';
@@ -48,7 +49,7 @@ export function registerRetryCommand(program: Command): void {
           const detail = Object.entries(outcome.result.requeued)
             .map(([ch, n]) => `${ch}: ${n}`)
             .join(', ');
-          await ctx.audit.record(alert.id, { actor: `cli:${process.env.USER ?? 'unknown'}`, action: 'retried', detail: `${detail} via the CLI` });
+          await ctx.audit.record(alert.id, { actor: cliActor(), action: 'retried', detail: `${detail} via the CLI` });
         }
         print(opts.json ? JSON.stringify({ alert: alert.id, ...outcome.result, unknown: outcome.unknown }) : formatRetry(alert.slug, outcome, opts.channel));
       }).catch(fail),
