@@ -4,6 +4,9 @@ import type { z } from 'zod';
 // Every error a user can see, with its code and HTTP status. README "Errors" lists the same
 // codes; test/errors-docs.test.ts keeps the two in sync.
 export const errors = {
+  NOT_FOUND: createError('TOCSIN_ERR_NOT_FOUND', 'No route %s', 404),
+  REQUEST: createError('TOCSIN_ERR_REQUEST', 'Bad request: %s', 400),
+  INTERNAL: createError('TOCSIN_ERR_INTERNAL', 'Internal error; the details are in the server log.', 500),
   CONFIG_INVALID: createError('TOCSIN_ERR_CONFIG_INVALID', 'Invalid configuration: %s', 500),
   REDIS_UNREACHABLE: createError('TOCSIN_ERR_REDIS_UNREACHABLE', '%s', 503),
   ALERT_INVALID: createError('TOCSIN_ERR_ALERT_INVALID', 'Invalid alert: %s', 400),

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { errors } from '../src/errors.js';
 
@@ -14,5 +14,20 @@ describe('error registry', () => {
       }),
     );
     expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(registry));
+  });
+
+  it('every TOCSIN_ERR_ code written anywhere in src/ is in the registry', () => {
+    const registry = new Set(Object.values(errors).map((factory) => new (factory as unknown as new (...args: string[]) => { code: string })('x', 'y').code));
+    const used = new Set<string>();
+    const walk = (dir: URL) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const url = new URL(`${entry.name}${entry.isDirectory() ? '/' : ''}`, dir);
+        if (entry.isDirectory()) walk(url);
+        else if (entry.name.endsWith('.ts')) for (const m of readFileSync(url, 'utf8').matchAll(/TOCSIN_ERR_[A-Z_]+/g)) used.add(m[0]);
+      }
+    };
+    walk(new URL('../src/', import.meta.url));
+    walk(new URL('../workers/', import.meta.url));
+    expect([...used].filter((code) => !registry.has(code)).sort()).toEqual([]);
   });
 });

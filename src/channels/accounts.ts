@@ -7,6 +7,7 @@ import { WebhookChannel } from './webhook.js';
 import { RedisTokenStore } from '../store/social-tokens.js';
 import { errors } from '../errors.js';
 import { GuardedFetcher } from '../net/guarded-fetch.js';
+import { processEnvironment } from '../config/environment.js';
 
 /** Every configured account (webhooks and social), by channel id. Ids are unique across both. */
 export async function buildAccounts(
@@ -35,7 +36,7 @@ export async function buildAccounts(
  * settings render() needs (Mastodon's character limit) read. A provider that cannot be reached
  * now keeps its defaults; delivery checks again.
  */
-export async function createAccountChannels(ctx: Context, env: NodeJS.ProcessEnv = process.env): Promise<Map<string, Messenger>> {
+export async function createAccountChannels(ctx: Context, env: NodeJS.ProcessEnv = processEnvironment()): Promise<Map<string, Messenger>> {
   // Lead images are fetched only through the guarded fetcher, set up from the config file alone.
   const deps = { tokenStore: new RedisTokenStore(ctx.redis, ctx.keys), fetcher: new GuardedFetcher(ctx.config.fetch), log: ctx.log };
   const accounts = await buildAccounts(ctx.config, ctx.providers, env, deps);

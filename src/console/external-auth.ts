@@ -4,6 +4,7 @@ import { errors } from '../errors.js';
 import { sessionFromRequest } from './guard.js';
 import { hasRole, RoleTokens } from './roles.js';
 import { SessionStore, cookieSecret } from './session.js';
+import { processEnvironment } from '../config/environment.js';
 
 /**
  * The console login for routes outside the console (Bull Board at /admin/queues): an onRequest
@@ -11,7 +12,7 @@ import { SessionStore, cookieSecret } from './session.js';
  * Without a session it answers 401: a browser gets a short page linking to the sign-in form.
  */
 export function consoleAuthHook(ctx: Context, options: { env?: NodeJS.ProcessEnv; signInNext?: string } = {}) {
-  const tokens = new RoleTokens(ctx.config, ctx.secret, options.env ?? process.env);
+  const tokens = new RoleTokens(ctx.config, ctx.secret, options.env ?? processEnvironment());
   const guard = { tokens, sessions: new SessionStore(ctx.redis, ctx.keys, ctx.config.console.sessionIdleMinutes * 60), cookieSecret: cookieSecret(ctx.secret) };
   const next = encodeURIComponent(options.signInNext ?? '/admin/queues');
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Config, ConsoleRole } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { secretsEqual } from '../http/auth.js';
+import { processEnvironment } from '../config/environment.js';
 
 // Console roles, lowest first: viewer (look), editor (write drafts), publisher (approve, publish,
 // schedule, retry: anything that sends to the public).
@@ -25,7 +26,7 @@ const MIN_TOKEN_LENGTH = 16;
 export class RoleTokens {
   private readonly tokens: RoleToken[] = [];
 
-  constructor(config: Config, secret: string, env: NodeJS.ProcessEnv = process.env, log?: Logger) {
+  constructor(config: Config, secret: string, env: NodeJS.ProcessEnv = processEnvironment(), log?: Logger) {
     const fingerprint = (token: string) => createHmac('sha256', secret).update(`console-token:${token}`).digest('hex').slice(0, 32);
     const add = (source: string, role: ConsoleRole, token: string | undefined, name?: string) => {
       if (!token) return;

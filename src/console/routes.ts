@@ -17,6 +17,7 @@ import { workflowRoutes } from './workflow-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { subscribersRoutes } from './subscribers-routes.js';
 import { recipientsRoutes } from './recipients-routes.js';
+import { processEnvironment } from '../config/environment.js';
 
 /**
  * The operator console under /console (server-rendered, works without script) and uploaded media
@@ -24,7 +25,7 @@ import { recipientsRoutes } from './recipients-routes.js';
  * CSRF token; see security.ts and guard.ts.
  */
 export async function consoleRoutes(app: FastifyInstance, ctx: Context, accounts: Map<string, Messenger>): Promise<void> {
-  const tokens = new RoleTokens(ctx.config, ctx.secret, process.env, ctx.log);
+  const tokens = new RoleTokens(ctx.config, ctx.secret, processEnvironment(), ctx.log);
   if (tokens.size === 0) ctx.log.warn('no console login tokens are set (TOCSIN_VIEWER_TOKEN, TOCSIN_EDITOR_TOKEN, TOCSIN_PUBLISHER_TOKEN); nobody can sign in');
   const sessions = new SessionStore(ctx.redis, ctx.keys, ctx.config.console.sessionIdleMinutes * 60);
   const guard = { sessions, tokens, cookieSecret: cookieSecret(ctx.secret) };

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import csrfProtection from '@fastify/csrf-protection';
 import multipart from '@fastify/multipart';
@@ -7,6 +7,7 @@ import type { Context } from '../context.js';
 import { consoleGuard, defaultRole, type ConsoleRouteConfig, type GuardDeps } from './guard.js';
 import { renderConsolePage } from './view.js';
 import { staffPagePolicy } from '../http/content-security-policy.js';
+import { errorResponse, prepareReply, type ThrownError } from '../http/error-response.js';
 
 // Everything every console route gets: cookies, the session guard (401/403), CSRF on every
 // state-changing request, multipart for the compose form, security headers, HTML error pages.
@@ -73,21 +74,13 @@ export async function registerSecurity(app: FastifyInstance, ctx: Context, guard
     return payload;
   });
 
-  app.setErrorHandler((error: FastifyError & { retryAfterS?: number }, request, reply) => {
-    if (error.retryAfterS) reply.header('retry-after', String(error.retryAfterS));
-    let status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status >= 500) request.log.error({ err: error }, 'console request failed');
-    let code = error.code ?? (status >= 500 ? 'TOCSIN_ERR_INTERNAL' : 'TOCSIN_ERR_REQUEST');
-    let message = status >= 500 && !error.code?.startsWith('TOCSIN_') ? 'Internal error; the details are in the server log.' : error.message;
-    if (code.startsWith('FST_CSRF')) {
-      code = 'TOCSIN_ERR_FORBIDDEN';
-      message = 'This form has expired or did not come from this console (CSRF check failed). Go back, reload the page and try again.';
-      status = 403;
-    }
-    if (code === 'FST_REQ_FILE_TOO_LARGE') message = `An uploaded file is larger than ${maxUploadBytes} bytes.`;
+  app.setErrorHandler((error: ThrownError, request, reply) => {
+    const e = errorResponse(error, request, { maxUploadBytes });
+    const { status, code, message } = e;
+    prepareReply(reply, e);
     const wantsHtml =
       request.url.startsWith('/console') && !String(request.headers.accept ?? '').includes('application/json') && !request.url.includes('/events');
-    if (!wantsHtml) return reply.code(status).send({ statusCode: status, code, error: message });
+    if (!wantsHtml) return reply.send({ statusCode: status, code, error: message });
     const frame = {
       title: status === 401 ? 'Sign in' : 'Problem',
       session: request.consoleSession,
@@ -99,7 +92,7 @@ export async function registerSecurity(app: FastifyInstance, ctx: Context, guard
       status === 401
         ? renderConsolePage(ctx.config, 'login', frame, { error: 'Please sign in to use the console.', next, name: '' })
         : renderConsolePage(ctx.config, 'message', frame, { heading: headingFor(status), message, code, status });
-    return reply.code(status).type('text/html; charset=utf-8').send(html);
+    return reply.type('text/html; charset=utf-8').send(html);
   });
 }
 

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { Context } from '../context.js';
 import { alertRoutes } from './routes/alerts.js';
@@ -7,6 +7,8 @@ import { bearerAuth } from './auth.js';
 import type { ServerPlugin } from './server-plugin.js';
 import { publicRoutes } from '../public/routes.js';
 import { AuthLimiter } from './auth-limiter.js';
+import { errorResponse, sendErrorJson, type ThrownError } from './error-response.js';
+import { errors } from '../errors.js';
 
 export interface ServerOptions {
   /** Routes added by other concerns (subscriptions, console, metrics); see plugins.ts. */
@@ -26,18 +28,8 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
   });
   await app.register(formbody);
 
-  app.setErrorHandler((error: FastifyError & { retryAfterS?: number }, request, reply) => {
-    if (error.retryAfterS) reply.header('retry-after', String(error.retryAfterS));
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    // Fastify's own codes (body too large, bad JSON) pass through with their message.
-    const code = error.code ?? (status >= 500 ? 'TOCSIN_ERR_INTERNAL' : 'TOCSIN_ERR_REQUEST');
-    const message = status >= 500 && !error.code?.startsWith('TOCSIN_') ? 'Internal error; the details are in the server log.' : error.message;
-    return reply.code(status).send({ statusCode: status, code, error: message });
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ statusCode: 404, code: 'TOCSIN_ERR_NOT_FOUND', error: `No route ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  app.setErrorHandler((error: ThrownError, request, reply) => sendErrorJson(reply, errorResponse(error, request)));
+  app.setNotFoundHandler((request, reply) => sendErrorJson(reply, errorResponse(errors.NOT_FOUND(`${request.method} ${request.url.split('?')[0]}`), request)));
 
   app.get('/healthz', async () => {
     await ctx.redis.ping();

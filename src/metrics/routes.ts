@@ -9,9 +9,10 @@ import { consoleAuthHook } from '../console/external-auth.js';
 import { renderMetrics } from './exposition.js';
 import { liveStreamStats } from '../console/progress-hub.js';
 import { cachedSubscriberCounts, collectSnapshot, queueNames } from './snapshot.js';
+import { processEnvironment } from '../config/environment.js';
 
 export interface MetricsRoutesOptions {
-  /** Where the metrics token is read from (`metrics.tokenEnv`); process.env by default. */
+  /** Where the metrics token is read from (`metrics.tokenEnv`); the process environment by default. */
   env?: NodeJS.ProcessEnv;
   /** false when another plugin mounts Bull Board (e.g. the console, behind its own login). */
   bullBoard?: boolean;
@@ -21,7 +22,7 @@ export interface MetricsRoutesOptions {
 export function metricsPlugin(options: MetricsRoutesOptions = {}): ServerPlugin {
   return async (app: FastifyInstance, ctx: Context) => {
     const tokenEnv = ctx.config.metrics.tokenEnv;
-    const token = (options.env ?? process.env)[tokenEnv] || undefined;
+    const token = (options.env ?? processEnvironment())[tokenEnv] || undefined;
     if (!token) ctx.log.info(`${tokenEnv} is not set: /metrics is turned off`);
     const subscribers = cachedSubscriberCounts(ctx);
     const limiter = new AuthLimiter(ctx);

@@ -5,6 +5,7 @@ import { alertStatus } from '../publish/status.js';
 import { channelFailingNotice, alertPublishedNotice, type Notice } from './payload.js';
 import { resolveTargets, sendNotice, type NotifyTarget } from './send.js';
 import { parseActivity, type ActivityEvent } from '../store/activity.js';
+import { processEnvironment } from '../config/environment.js';
 
 // Status webhooks. Every worker process runs this loop; a Redis consumer group on the activity
 // stream hands each entry to exactly one of them. An entry is acknowledged once every target
@@ -28,7 +29,7 @@ export function startStatusNotifier(ctx: Context, options: NotifierOptions = {})
   const config = ctx.config.notify;
   if (config.targets.length === 0) return { async stop() {} };
   const log = ctx.log.child({ component: 'notify' });
-  const { targets, problems } = resolveTargets(config.targets, options.env ?? process.env);
+  const { targets, problems } = resolveTargets(config.targets, options.env ?? processEnvironment());
   for (const problem of problems) log.warn(problem);
   if (targets.length === 0) return { async stop() {} };
   const stream = ctx.keys.activity();

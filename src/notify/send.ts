@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { NotifyTargetConfig } from '../config/schema.js';
 import { SIGNATURE_HEADER, signPayload } from '../channels/webhook.js';
 import { slackMessage, type Notice } from './payload.js';
+import { withDeadline } from '../net/deadline.js';
 
 export interface NotifyTarget extends NotifyTargetConfig {
   url: string;
@@ -49,7 +50,9 @@ export async function sendNotice(target: NotifyTarget, notice: Notice): Promise<
     'idempotency-key': `tocsin-notify-${notice.id}`,
   };
   if (target.secret) headers[SIGNATURE_HEADER] = signPayload(target.secret, body);
-  const response = await fetch(target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(target.timeoutMs) });
+  const response = await withDeadline(target.timeoutMs, (signal) => fetch(target.url, { method: 'POST', headers, body, signal }), {
+    what: 'a status notification',
+  });
   const text = (await response.text().catch(() => '')).slice(0, 200);
   if (!response.ok) throw new Error(`HTTP ${response.status}${text ? `: ${text}` : ''}`);
 }

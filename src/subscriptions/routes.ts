@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import { messagePage } from '../render/page.js';
 import { BackgroundTasks } from './background.js';
@@ -10,6 +10,7 @@ import { adminRoutes } from './admin-routes.js';
 import { bounceWebhookRoutes } from './bounces/routes.js';
 import { sendPage } from './views.js';
 import { languagesWithoutTemplates } from '../render/subscription-emails.js';
+import { errorResponse, prepareReply, sendErrorJson, type ThrownError } from '../http/error-response.js';
 
 const HEADINGS: Record<number, string> = { 400: 'Please check the form', 413: 'Too much data', 429: 'Please wait a little', 404: 'Not found' };
 
@@ -39,16 +40,11 @@ export async function subscriptionRoutes(app: FastifyInstance, ctx: Context): Pr
     mailer.close();
   });
 
-  app.setErrorHandler((error: FastifyError & { retryAfterS?: number }, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    const code = error.code ?? (status >= 500 ? 'TOCSIN_ERR_INTERNAL' : 'TOCSIN_ERR_REQUEST');
-    let message = status >= 500 && !error.code?.startsWith('TOCSIN_') ? 'Internal error; the details are in the server log.' : error.message;
-    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      message = `Request body is too large: at most ${request.routeOptions.bodyLimit ?? ctx.config.http.bodyLimitBytes} bytes are accepted here`;
-    if (error.retryAfterS) reply.header('retry-after', String(error.retryAfterS));
-    if (request.url.startsWith('/api/')) return reply.code(status).send({ statusCode: status, code, error: message });
-    return sendPage(reply, messagePage(ctx.config, HEADINGS[status] ?? 'Something went wrong', message, true), { status });
+  app.setErrorHandler((error: ThrownError, request, reply) => {
+    const e = errorResponse(error, request);
+    if (request.url.startsWith('/api/')) return sendErrorJson(reply, e);
+    prepareReply(reply, e);
+    return sendPage(reply, messagePage(ctx.config, HEADINGS[e.status] ?? 'Something went wrong', e.message, true), { status: e.status });
   });
 
   await app.register(publicRoutes, { ctx, subscriptions });

@@ -51,7 +51,12 @@ describe('halting, resuming and correcting an alert while it goes out', () => {
     );
 
   it('a halt in the middle of a 20,000-recipient send: only what was in flight arrives after it; a resume reaches exactly the rest', async () => {
-    await seedSubscribers(ctx, 20_000, () => ({ countries: ['SS'], minLevel: 'all' }), (i) => `halt${i}@example.org`);
+    await seedSubscribers(
+      ctx,
+      20_000,
+      () => ({ countries: ['SS'], minLevel: 'all' }),
+      (i) => `halt${i}@example.org`,
+    );
     const alert = await storeAlert(ctx, { countries: ['SS'], level: 'warning', image: undefined });
     const mine = () => smtp.received.filter((m) => m.to[0].startsWith('halt'));
     await publishAlert(ctx, alert.id);
@@ -69,7 +74,11 @@ describe('halting, resuming and correcting an alert while it goes out', () => {
     expect(email.sent + email.skipped).toBe(20_000);
     expect(email.sent).toBe(mine().length);
     const skipped = (await ctx.ledger.targetsInState(alert.id, 'email', 'skipped'))[0];
-    expect(await ctx.ledger.get(alert.id, 'email', skipped)).toMatchObject({ state: 'skipped', halted: true, error: 'halted by Test Person: wrong country in the title' });
+    expect(await ctx.ledger.get(alert.id, 'email', skipped)).toMatchObject({
+      state: 'skipped',
+      halted: true,
+      error: 'halted by Test Person: wrong country in the title',
+    });
     expect(report.warnings).toContain(`halted by Test Person at ${halted.halt.at}: wrong country in the title`);
 
     const resumed = await resumeAlert(ctx, alert.id, 'Test Person');
@@ -83,14 +92,25 @@ describe('halting, resuming and correcting an alert while it goes out', () => {
   }, 600_000);
 
   it('a correction during a send: nobody gets the original after it, everybody gets the corrected version exactly once', async () => {
-    await seedSubscribers(ctx, 3000, () => ({ countries: ['ER'], minLevel: 'all' }), (i) => `fix${i}@example.org`);
+    await seedSubscribers(
+      ctx,
+      3000,
+      () => ({ countries: ['ER'], minLevel: 'all' }),
+      (i) => `fix${i}@example.org`,
+    );
     const alert = await storeAlert(ctx, { countries: ['ER'], level: 'warning', image: undefined, title: 'Genocide Warning: Eritrea, August 2021' });
     const mine = () => smtp.received.filter((m) => m.to[0].startsWith('fix'));
     await publishAlert(ctx, alert.id);
     await waitFor(async () => ((await ctx.ledger.counts(alert.id)).channels.email?.sent ?? 0) >= 800, 'some of the mail to be sent', 120_000, 5);
 
     const { status: _s, id: _i, slug: _slug, createdAt: _c, updatedAt: _u, ...fields } = alert;
-    const corrected = await correctAlert(ctx, alert.id, { ...fields, title: 'Genocide Warning: Eritrea, January 2022' }, 'The month was wrong: January 2022.', 'Test Person');
+    const corrected = await correctAlert(
+      ctx,
+      alert.id,
+      { ...fields, title: 'Genocide Warning: Eritrea, January 2022' },
+      'The month was wrong: January 2022.',
+      'Test Person',
+    );
     expect(corrected.outcome).toBe('queued');
     const atCorrection = mine().length;
     const report = await settled(alert.id, 'the corrected version to reach everyone');
@@ -98,8 +118,14 @@ describe('halting, resuming and correcting an alert while it goes out', () => {
 
     const originals = mine().filter((m) => !/\.v2\./.test(header(m, 'Message-ID') ?? ''));
     const corrections = mine().filter((m) => /\.v2\./.test(header(m, 'Message-ID') ?? ''));
-    const originalsAfter = originals.length - mine().slice(0, atCorrection).filter((m) => !/\.v2\./.test(header(m, 'Message-ID') ?? '')).length;
-    console.log(`correction: ${atCorrection} originals before it, ${originalsAfter} in flight after it (bound ${IN_FLIGHT}); ${corrections.length} corrected versions`);
+    const originalsAfter =
+      originals.length -
+      mine()
+        .slice(0, atCorrection)
+        .filter((m) => !/\.v2\./.test(header(m, 'Message-ID') ?? '')).length;
+    console.log(
+      `correction: ${atCorrection} originals before it, ${originalsAfter} in flight after it (bound ${IN_FLIGHT}); ${corrections.length} corrected versions`,
+    );
     expect(originalsAfter).toBeLessThanOrEqual(IN_FLIGHT);
     // Everyone gets version 2 exactly once, and nobody gets the original twice.
     expect(corrections).toHaveLength(3000);

@@ -92,7 +92,12 @@ describe('retracting an alert sent to 2,000 subscribers and every kind of accoun
     );
 
   it('threads one retraction to each recipient and each account, and a second retract sends nothing', async () => {
-    await seedSubscribers(ctx, 2000, () => ({ countries: ['KZ'], minLevel: 'all' }), (i) => `retract${i}@example.org`);
+    await seedSubscribers(
+      ctx,
+      2000,
+      () => ({ countries: ['KZ'], minLevel: 'all' }),
+      (i) => `retract${i}@example.org`,
+    );
     const alert = await storeAlert(ctx, { image: undefined, level: 'emergency' });
     await publishAlert(ctx, alert.id);
     const published = await finished(alert.id);
@@ -106,7 +111,13 @@ describe('retracting an alert sent to 2,000 subscribers and every kind of accoun
     const [firstRecord, lastRecord] = [bluesky.records[0], bluesky.records.at(-1)!];
     const pagePost = facebook.posts[0];
     const lastMessage = telegram.messages.at(-1)!;
-    const before = { mail: smtp.received.length, x: x.tweets.length, masto: mastodon.statuses.length, bsky: bluesky.records.length, tg: telegram.messages.length };
+    const before = {
+      mail: smtp.received.length,
+      x: x.tweets.length,
+      masto: mastodon.statuses.length,
+      bsky: bluesky.records.length,
+      tg: telegram.messages.length,
+    };
 
     const retraction = await retractAlert(ctx, alert.id, 'The source was found to be fabricated.', 'tester');
     expect(retraction.outcome).toBe('queued');
@@ -114,7 +125,8 @@ describe('retracting an alert sent to 2,000 subscribers and every kind of accoun
     const report = await finished(alert.id);
     expect(report.alert.status).toBe('retracted');
     expect(report.counts.channels['email@v2']).toMatchObject({ total: 2000, sent: 2000, failed: 0 });
-    for (const channel of ['x-main', 'masto', 'bsky', 'fb', 'tg', 'partners']) expect(report.counts.channels[`${channel}@v2`], channel).toMatchObject({ sent: 1 });
+    for (const channel of ['x-main', 'masto', 'bsky', 'fb', 'tg', 'partners'])
+      expect(report.counts.channels[`${channel}@v2`], channel).toMatchObject({ sent: 1 });
 
     // Email: one retraction each, replying to the message that person received.
     const retractions = smtp.received.slice(before.mail);
@@ -143,7 +155,13 @@ describe('retracting an alert sent to 2,000 subscribers and every kind of accoun
     expect(telegram.messages.slice(before.tg)).toHaveLength(1);
     expect(telegram.messages.at(-1)).toMatchObject({ reply_to: lastMessage.message_id });
     const retracted = hooks.find((h) => h.type === 'alert.retracted');
-    expect(retracted).toMatchObject({ id: alert.id, version: 2, versionId: `${alert.id}.v2`, previousVersionId: `${alert.id}.v1`, reason: 'The source was found to be fabricated.' });
+    expect(retracted).toMatchObject({
+      id: alert.id,
+      version: 2,
+      versionId: `${alert.id}.v2`,
+      previousVersionId: `${alert.id}.v1`,
+      reason: 'The source was found to be fabricated.',
+    });
 
     // Asking again changes nothing and sends nothing.
     const again = await retractAlert(ctx, alert.id, 'The source was found to be fabricated.', 'someone else');

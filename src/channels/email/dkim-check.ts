@@ -1,6 +1,7 @@
 import { Resolver } from 'node:dns/promises';
 import { withDeadline } from '../../net/deadline.js';
 import { dkimDnsRecord, loadDkimKeys, parseDkimRecord, publicKeyTag, type DkimConfig, type DkimDnsRecord, type DkimKey } from './dkim-keys.js';
+import { processEnvironment } from '../../config/environment.js';
 
 // What `tocsin dkim check` does: the TXT record each configured key needs, and whether DNS
 // publishes it. The DNS lookup is the one outside call, given as a function so tests (and
@@ -45,7 +46,7 @@ export function systemDns(servers?: string[], timeoutMs = 5000): DkimDns {
   };
 }
 
-export async function checkDkim(config: DkimConfig, dns: DkimDns, env: NodeJS.ProcessEnv = process.env): Promise<DkimCheckResult[]> {
+export async function checkDkim(config: DkimConfig, dns: DkimDns, env: NodeJS.ProcessEnv = processEnvironment()): Promise<DkimCheckResult[]> {
   const results: DkimCheckResult[] = [];
   for (const key of loadDkimKeys(config, env)) {
     const record = dkimDnsRecord(key);

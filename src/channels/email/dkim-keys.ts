@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
 import { errors } from '../../errors.js';
+import { processEnvironment } from '../../config/environment.js';
 
 // DKIM keys come from the environment only (config names the variables). An RSA key signs every
 // message (rsa-sha256, what every receiver checks); an optional Ed25519 key adds a second
@@ -37,7 +38,7 @@ function parseKey(text: string, env: string, type: 'rsa' | 'ed25519'): KeyObject
 }
 
 /** The configured keys, read from the environment; throws naming the variable when one is missing or wrong. */
-export function loadDkimKeys(config: DkimConfig, env: NodeJS.ProcessEnv = process.env): DkimKey[] {
+export function loadDkimKeys(config: DkimConfig, env: NodeJS.ProcessEnv = processEnvironment()): DkimKey[] {
   const read = (name: string, type: 'rsa' | 'ed25519') => {
     const text = env[name];
     if (!text)

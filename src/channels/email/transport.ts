@@ -12,6 +12,7 @@ import { signingTransport } from './signing-transport.js';
 import { dotUnstuff } from './dot-stuff.js';
 import { errors } from '../../errors.js';
 import type { MailTransport, OutgoingMail } from './mail-transport.js';
+import { processEnvironment } from '../../config/environment.js';
 
 export type { MailTransport, OutgoingMail } from './mail-transport.js';
 
@@ -22,7 +23,7 @@ export type { MailTransport, OutgoingMail } from './mail-transport.js';
  * otherwise an outbox folder of .eml files (first runs and demos). With `email.dkim` set, every
  * message is signed on its way through, whichever transport sends it.
  */
-export function createMailTransport(config: Config['email'], env: NodeJS.ProcessEnv = process.env): MailTransport {
+export function createMailTransport(config: Config['email'], env: NodeJS.ProcessEnv = processEnvironment()): MailTransport {
   const signer = config.dkim ? new DkimSigner(loadDkimKeys(config.dkim, env)) : undefined;
   const transport = !config.smtpUrl
     ? outboxTransport(config.outboxDir)

@@ -4,6 +4,7 @@ import { secretsEqual } from '../../http/auth.js';
 import type { BouncesConfig } from '../../config/schema.js';
 import { errors, formatZodIssues } from '../../errors.js';
 import type { BounceEvent, BounceKind } from './types.js';
+import { processEnvironment } from '../../config/environment.js';
 
 // Postmark does not sign webhooks. The operator puts basic-auth credentials in the webhook URL
 // (https://user:password@host/api/webhooks/bounces/postmark) and/or adds a custom header with a
@@ -15,7 +16,7 @@ export interface PostmarkSecrets {
   header: string;
 }
 
-export function postmarkSecrets(config: BouncesConfig['postmark'], env: NodeJS.ProcessEnv = process.env): PostmarkSecrets | null {
+export function postmarkSecrets(config: BouncesConfig['postmark'], env: NodeJS.ProcessEnv = processEnvironment()): PostmarkSecrets | null {
   const basicAuth = config.basicAuthEnv ? env[config.basicAuthEnv] : undefined;
   const headerSecret = config.headerSecretEnv ? env[config.headerSecretEnv] : undefined;
   if (!basicAuth && !headerSecret) return null;

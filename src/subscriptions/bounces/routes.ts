@@ -7,6 +7,7 @@ import { authenticatePostmark, postmarkEvents, postmarkSecrets } from './postmar
 import { mailgunEvents, parseMailgun, verifyMailgun } from './mailgun.js';
 import type { BounceReport } from './types.js';
 import { withDeadline } from '../../net/deadline.js';
+import { processEnvironment } from '../../config/environment.js';
 
 const PROVIDERS = ['ses', 'postmark', 'mailgun'] as const;
 type Provider = (typeof PROVIDERS)[number];
@@ -20,7 +21,7 @@ export async function bounceWebhookRoutes(app: FastifyInstance, ctx: Context): P
   const config = ctx.config.bounces;
   const sns = new SnsVerifier(config.ses);
   const postmark = postmarkSecrets(config.postmark);
-  const mailgunKey = config.mailgun.signingKeyEnv ? process.env[config.mailgun.signingKeyEnv] || undefined : undefined;
+  const mailgunKey = config.mailgun.signingKeyEnv ? processEnvironment()[config.mailgun.signingKeyEnv] || undefined : undefined;
   const log = ctx.log.child({ component: 'bounces' });
 
   /** Processes a provider message once: retries and replays within the window change nothing. */
