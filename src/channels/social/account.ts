@@ -39,6 +39,8 @@ export abstract class SocialAccount<O extends BaseOptions> {
   readonly id: string;
   protected readonly options: O;
   protected readonly credentials: Credentials;
+  /** The provider's API root without a trailing slash: `baseUrl` from the config, else the provider's own. */
+  protected readonly base: string;
 
   protected constructor(
     account: SocialAccountConfig,
@@ -46,8 +48,10 @@ export abstract class SocialAccount<O extends BaseOptions> {
     schema: z.ZodType<O>,
     private readonly requiredCredentials: (options: O) => string[],
     protected readonly deps: SocialDeps = {},
+    defaultBase = '',
   ) {
     this.id = account.id;
+    this.base = (account.baseUrl ?? defaultBase).replace(/\/$/, '');
     this.options = parseAccountOptions(account, schema);
     this.credentials = new Credentials(account, env);
     requireCredentialNames(account, requiredCredentials(this.options));

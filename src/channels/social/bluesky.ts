@@ -3,16 +3,8 @@ import { z } from 'zod';
 import { AtpAgent, RichText, XRPCError } from '@atproto/api';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import {
-  DeliveryError,
-  type FollowUp,
-  type HealthReport,
-  type Messenger,
-  type PostedPart,
-  type RenderedMessage,
-  type RenderedPart,
-  type ThreadPosition,
-} from '../messenger.js';
+import { DeliveryError } from '../messenger.js';
+import type { FollowUp, HealthReport, Messenger, PostedPart, RenderedMessage, RenderedPart, ThreadPosition } from '../messenger.js';
 import { deliveryErrorForNetwork, errorText } from '../http-errors.js';
 import { baseOptionsShape, comparable, epochSecondsToMs, ImageUnavailable, linkPlacementSchema, shorten, timedFetch, type FetchedImage } from './common.js';
 import { markdownToText } from '../../render/markdown.js';

@@ -1,16 +1,8 @@
 import { z } from 'zod';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import {
-  DeliveryError,
-  type FollowUp,
-  type HealthReport,
-  type Messenger,
-  type PostedPart,
-  type RenderedMessage,
-  type RenderedPart,
-  type ThreadPosition,
-} from '../messenger.js';
+import { DeliveryError } from '../messenger.js';
+import type { FollowUp, HealthReport, Messenger, PostedPart, RenderedMessage, RenderedPart, ThreadPosition } from '../messenger.js';
 import { retryAfterToEpochMs } from '../http-errors.js';
 import { baseOptionsShape, comparable, httpRequest, shorten, type HttpResult } from './common.js';
 import { SocialAccount } from './account.js';
@@ -102,11 +94,14 @@ export class FacebookChannel extends SocialAccount<FacebookOptions> implements M
   readonly provider = 'facebook';
   /** The Graph API has no idempotency key; a lost answer is looked up on the Page. */
   readonly safeToResend = false;
-  private readonly graph: string;
 
   constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv) {
-    super(account, env, facebookOptionsSchema, () => ['pageAccessToken']);
-    this.graph = `${(account.baseUrl ?? 'https://graph.facebook.com').replace(/\/$/, '')}/${this.options.apiVersion}`;
+    super(account, env, facebookOptionsSchema, () => ['pageAccessToken'], {}, 'https://graph.facebook.com');
+  }
+
+  /** The Graph API of the configured version. */
+  private get graph(): string {
+    return `${this.base}/${this.options.apiVersion}`;
   }
 
   render(alert: Alert, followUp?: FollowUp): RenderedMessage {

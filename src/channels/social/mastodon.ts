@@ -3,16 +3,8 @@ import twitterText from 'twitter-text';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
 import { errors } from '../../errors.js';
-import {
-  DeliveryError,
-  type FollowUp,
-  type HealthReport,
-  type Messenger,
-  type PostedPart,
-  type RenderedMessage,
-  type RenderedPart,
-  type ThreadPosition,
-} from '../messenger.js';
+import { DeliveryError } from '../messenger.js';
+import type { FollowUp, HealthReport, Messenger, PostedPart, RenderedMessage, RenderedPart, ThreadPosition } from '../messenger.js';
 import { deliveryErrorForStatus, retryAfterToEpochMs } from '../http-errors.js';
 import {
   baseOptionsShape,
@@ -105,7 +97,6 @@ interface MastodonStatus {
 export class MastodonChannel extends SocialAccount<MastodonOptions> implements Messenger {
   readonly provider = 'mastodon';
   readonly safeToResend = true;
-  private readonly base: string;
   private limits?: MastodonLimits;
   private accountId?: string;
 
@@ -114,7 +105,6 @@ export class MastodonChannel extends SocialAccount<MastodonOptions> implements M
     if (!account.baseUrl) {
       throw errors.CONFIG_INVALID(`social.${account.id}.baseUrl: is required for provider mastodon (the instance, e.g. https://mastodon.social)`);
     }
-    this.base = account.baseUrl.replace(/\/$/, '');
   }
 
   override get partDeadlineMs(): number {

@@ -1,16 +1,8 @@
 import { z } from 'zod';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import {
-  DeliveryError,
-  type FollowUp,
-  type HealthReport,
-  type Messenger,
-  type PostedPart,
-  type RenderedMessage,
-  type RenderedPart,
-  type ThreadPosition,
-} from '../messenger.js';
+import { DeliveryError } from '../messenger.js';
+import type { FollowUp, HealthReport, Messenger, PostedPart, RenderedMessage, RenderedPart, ThreadPosition } from '../messenger.js';
 import { deliveryErrorForStatus } from '../http-errors.js';
 import { baseOptionsShape, httpRequest, linkPlacementSchema, shorten, type HttpResult } from './common.js';
 import { SocialAccount } from './account.js';
@@ -88,11 +80,9 @@ export class TelegramChannel extends SocialAccount<TelegramOptions> implements M
   readonly provider = 'telegram';
   /** The Bot API has no idempotency key and cannot read a channel's history: no look-up either. */
   readonly safeToResend = false;
-  private readonly base: string;
 
   constructor(account: SocialAccountConfig, env: NodeJS.ProcessEnv) {
-    super(account, env, telegramOptionsSchema, () => ['botToken']);
-    this.base = (account.baseUrl ?? 'https://api.telegram.org').replace(/\/$/, '');
+    super(account, env, telegramOptionsSchema, () => ['botToken'], {}, 'https://api.telegram.org');
   }
 
   render(alert: Alert, followUp?: FollowUp): RenderedMessage {

@@ -4,16 +4,8 @@ import twitterText from 'twitter-text';
 import { ApiPartialResponseError, ApiRequestError, ApiResponseError, TwitterApi, type ITwitterApiClientPlugin, type SendTweetV2Params } from 'twitter-api-v2';
 import type { Alert } from '../../domain/alert.js';
 import type { SocialAccountConfig } from '../../config/schema.js';
-import {
-  DeliveryError,
-  type FollowUp,
-  type HealthReport,
-  type Messenger,
-  type PostedPart,
-  type RenderedMessage,
-  type RenderedPart,
-  type ThreadPosition,
-} from '../messenger.js';
+import { DeliveryError } from '../messenger.js';
+import type { FollowUp, HealthReport, Messenger, PostedPart, RenderedMessage, RenderedPart, ThreadPosition } from '../messenger.js';
 import { deliveryErrorForNetwork, errorText } from '../http-errors.js';
 import { isDeadlineError, withDeadline } from '../../net/deadline.js';
 import { baseOptionsShape, comparable, ImageUnavailable, linkPlacementSchema, shorten, type FetchedImage } from './common.js';
