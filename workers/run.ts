@@ -57,7 +57,7 @@ export function startWorkers(ctx: Context, accounts: Map<string, Messenger>, opt
       // Each job's lease renews its own lock and knows when it is lost (src/delivery/lease.ts).
       skipLockRenewal: true,
       // A job whose worker died is taken over, however often; the ledger prevents duplicates.
-      maxStalledCount: 1000,
+      maxStalledCount: ctx.config.workers.maxStalledCount,
       settings: {
         backoffStrategy: (attemptsMade: number, type?: string, _err?: Error, job?: MinimalJob) =>
           type === BACKOFF_TYPE && job ? backoffDelay(attemptsMade, retryFor(ctx.config, (job.data as TocsinJob).kind), job.id) : 0,

@@ -485,6 +485,9 @@ export const configSchema = z.object({
       stalledIntervalMs: z.number().int().min(1000).default(30_000),
       // Publish jobs (render + fan-out) at once per process.
       publishConcurrency: z.number().int().min(1).max(20).default(2),
+      // How often a job whose worker died is taken over before BullMQ gives up on it; the ledger
+      // keeps a takeover from sending twice, so this is high.
+      maxStalledCount: z.number().int().min(1).default(1000),
       // On SIGTERM, jobs in flight get this long to finish before the process exits anyway.
       drainTimeoutMs: z.number().int().min(1000).default(60_000),
     })
