@@ -93,10 +93,11 @@ describe('3,000 live progress streams from one session', () => {
 
     const during = await redisClientsOfThisProcess(h.ctx.redis);
     console.log(`Redis clients of this process: ${before} before, ${during} with 3,000 streams open`);
-    // One reader for all 3,000 (a connection per stream made 3,000 more). The margin is for a
-    // queue client that reconnects under load and is briefly listed twice.
-    expect(during).toBeLessThan(20);
-    expect(during - before).toBeLessThanOrEqual(3);
+    // One reader for all 3,000 (a connection per stream made 3,000 more): the hub's own gauge
+    // below says exactly one. The client count has a margin for clients of this process that
+    // connect or reconnect by themselves on a loaded machine (BullMQ queues, the notifier).
+    expect(during).toBeLessThan(30);
+    expect(during - before).toBeLessThanOrEqual(10);
     expect(await gauges(h.baseUrl)).toEqual({ tocsin_console_live_streams: 3000, tocsin_console_live_stream_alerts: 1, tocsin_console_live_stream_readers: 1 });
 
     // One change to the alert's event stream reaches every one of them through the shared reader.
