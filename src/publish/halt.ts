@@ -18,15 +18,18 @@ const HALTABLE = ['publishing', 'published', 'corrected', 'retracted'] as const;
 
 export async function haltAlert(ctx: Context, idOrSlug: string, actor: string, reason = 'no reason given'): Promise<HaltResult> {
   const alert = await ctx.alerts.require(idOrSlug);
+  const version = (await ctx.versions.latest(alert.id))?.version ?? 1;
+  // A halt covers the versions current when it was made; a later correction going out can be
+  // halted in its turn (the halt then covers it too).
   const existing = await ctx.halts.get(alert.id);
-  if (existing) return { outcome: 'already', halt: existing, skipped: {} };
+  if (existing && existing.version >= version) return { outcome: 'already', halt: existing, skipped: {} };
   const counts = await ctx.ledger.counts(alert.id);
   const fanOut = await ctx.publications.get(alert.id);
   const goingOut = alert.status === 'publishing' || counts.outstanding > 0 || (fanOut.state === 'fanning-out' && alert.status !== 'halted');
   if (!(HALTABLE as readonly string[]).includes(alert.status) || !goingOut) throw errors.ALERT_NOT_HALTABLE(alert.slug, alert.status);
-  const version = (await ctx.versions.latest(alert.id))?.version ?? 1;
   const halt: Halt = { by: actor, reason: reason.trim() || 'no reason given', at: new Date().toISOString(), version };
-  if (!(await ctx.halts.set(alert.id, halt))) return { outcome: 'already', halt: (await ctx.halts.get(alert.id)) ?? halt, skipped: {} };
+  if (existing) await ctx.halts.replace(alert.id, existing, halt);
+  else if (!(await ctx.halts.set(alert.id, halt))) return { outcome: 'already', halt: (await ctx.halts.get(alert.id)) ?? halt, skipped: {} };
   await ctx.alerts.transition(alert.id, ['publishing'], 'halted', { haltedBy: actor, haltedAt: halt.at });
   const skipped = await skipOutstanding(ctx, alert.id, halt);
   await ctx.audit.record(alert.id, {
@@ -59,12 +62,16 @@ export type ResumeResult = { requeued: Record<string, number>; jobs: number };
 export async function resumeAlert(ctx: Context, idOrSlug: string, actor: string): Promise<ResumeResult> {
   const alert = await ctx.alerts.require(idOrSlug);
   const halt = await ctx.halts.get(alert.id);
-  if (!halt) throw errors.ALERT_NOT_HALTED(alert.slug, alert.status);
+  // Corrected or retracted since the halt: what was halted is superseded, and must not go out.
+  const latest = (await ctx.versions.latest(alert.id))?.version ?? 1;
+  if (!halt || latest > halt.version) throw errors.ALERT_NOT_HALTED(alert.slug, alert.status);
   await ctx.halts.clear(alert.id);
   await ctx.alerts.transition(alert.id, ['halted'], 'publishing', { resumedBy: actor });
   const round = Date.now().toString(36);
   const result: ResumeResult = { requeued: {}, jobs: 0 };
   for (const channel of await ctx.ledger.channels(alert.id)) {
+    // Only the latest version goes on; an earlier one the halt stopped was superseded by it.
+    if (parseDeliveryChannel(channel).version !== latest) continue;
     const halted = (await ctx.ledger.targetsInState(alert.id, channel, 'skipped')).filter(Boolean);
     const moved = await ctx.ledger.reopen(alert.id, channel, halted, { from: 'skipped', to: 'queued', halted: true });
     if (!moved.length) continue;
@@ -72,11 +79,9 @@ export async function resumeAlert(ctx: Context, idOrSlug: string, actor: string)
     result.jobs += await queueAgain(ctx, alert.id, channel, moved, round);
   }
   // A fan-out the halt stopped goes on from its cursor (a new job id: the first one completed).
-  for (let version = 1; version <= halt.version; version++) {
-    const pub = await ctx.publications.get(deliveryId(alert.id, version));
-    if (pub.state !== 'fanning-out') continue;
-    if (version === 1) await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.resume(alert.id, round));
-    else await ctx.queues.add({ kind: 'follow-up', alertId: alert.id, version }, `${jobIds.followUp(alert.id, version)}-resume-${round}`);
+  if ((await ctx.publications.get(deliveryId(alert.id, latest))).state === 'fanning-out') {
+    if (latest === 1) await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.resume(alert.id, round));
+    else await ctx.queues.add({ kind: 'follow-up', alertId: alert.id, version: latest }, `${jobIds.followUp(alert.id, latest)}-resume-${round}`);
     result.jobs++;
   }
   await ctx.publications.reopenIfNeeded(alert.id);

@@ -24,6 +24,11 @@ export class HaltStore {
     return (await this.redis.set(this.keys.halt(alertId), JSON.stringify(halt), 'NX')) === 'OK';
   }
 
+  /** Widens a halt to a later version (a correction that is going out is halted in its turn). */
+  async replace(alertId: string, _previous: Halt, halt: Halt): Promise<void> {
+    await this.redis.set(this.keys.halt(alertId), JSON.stringify(halt));
+  }
+
   async get(alertId: string): Promise<Halt | null> {
     const raw = await this.redis.get(this.keys.halt(alertId));
     return raw ? (JSON.parse(raw) as Halt) : null;

@@ -147,4 +147,40 @@ describe('halting, resuming and correcting an alert while it goes out', () => {
     expect(threaded).toBeGreaterThanOrEqual(originals.length - IN_FLIGHT);
     expect(report.counts.channels['email@v2']).toMatchObject({ sent: 3000, failed: 0 });
   }, 600_000);
+
+  it('a correction that is going out can be halted in its turn, and a resume sends only it, never the superseded original', async () => {
+    await seedSubscribers(
+      ctx,
+      2000,
+      () => ({ countries: ['YE'], minLevel: 'all' }),
+      (i) => `turn${i}@example.org`,
+    );
+    const alert = await storeAlert(ctx, { countries: ['YE'], level: 'warning', image: undefined });
+    const mine = () => smtp.received.filter((m) => m.to[0].startsWith('turn'));
+    await publishAlert(ctx, alert.id);
+    await waitFor(async () => ((await ctx.ledger.counts(alert.id)).channels.email?.sent ?? 0) >= 300, 'some of the original to be sent', 120_000, 5);
+    await haltAlert(ctx, alert.id, 'Test Person', 'wrong figures');
+    const { status: _s, id: _i, slug: _slug, createdAt: _c, updatedAt: _u, ...fields } = alert;
+    await correctAlert(ctx, alert.id, { ...fields, summary: `${alert.summary} (figures corrected)` }, 'The figures were wrong.', 'Test Person');
+    // The original stays halted: resuming it now would send superseded text.
+    await expect(resumeAlert(ctx, alert.id, 'Test Person')).rejects.toMatchObject({ code: 'TOCSIN_ERR_ALERT_NOT_HALTED' });
+
+    await waitFor(async () => ((await ctx.ledger.counts(alert.id)).channels['email@v2']?.sent ?? 0) >= 300, 'some of the correction to be sent', 120_000, 5);
+    const second = await haltAlert(ctx, alert.id, 'Test Person', 'the correction needs another look');
+    expect(second.outcome).toBe('halted');
+    expect(second.skipped['email@v2']).toBeGreaterThan(0);
+    await settled(alert.id, 'the correction to stop');
+
+    await resumeAlert(ctx, alert.id, 'Test Person');
+    const done = await settled(alert.id, 'the rest of the correction to go out');
+    const v1 = done.counts.channels.email;
+    expect(done.counts.channels['email@v2']).toMatchObject({ sent: 2000, skipped: 0 });
+    // The original's halted deliveries stay skipped; nobody gets it after the halt.
+    expect(v1.sent + v1.skipped).toBe(2000);
+    const originals = mine().filter((m) => !/\.v2\./.test(header(m, 'Message-ID') ?? ''));
+    expect(originals).toHaveLength(v1.sent);
+    const corrections = mine().filter((m) => /\.v2\./.test(header(m, 'Message-ID') ?? ''));
+    expect(new Set(corrections.map((m) => m.to[0])).size).toBe(2000);
+    expect(corrections).toHaveLength(2000);
+  }, 600_000);
 });
