@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { WorkflowAlert } from '../publish/approval.js';
 import { auditCsv } from '../store/audit.js';
-import { alertPageData, deliveryData } from './alert-view.js';
+import { alertPageData, controlsData, deliveryData } from './alert-view.js';
 import { sendPage, type ConsoleDeps } from './deps.js';
 import { renderFragment } from './view.js';
 import { csrfToken } from './security.js';
@@ -17,11 +17,11 @@ export async function alertRoutes(app: FastifyInstance, deps: ConsoleDeps): Prom
     return sendPage(deps, request, reply, 'alert', alert.title, data, { nav: 'alerts', scripts: ['live-progress'] });
   });
 
-  // The delivery section alone, for the page script to refresh when failures change.
+  // The delivery section and the stop/correct/retract controls alone, for the page script to refresh when they change.
   app.get<IdParams>('/console/alerts/:id/delivery', { config: { role: 'viewer' } }, async (request, reply) => {
     const alert = (await ctx.alerts.require(request.params.id)) as WorkflowAlert;
-    const delivery = await deliveryData(deps, alert, request.consoleSession);
-    const html = renderFragment(ctx.config, 'delivery-fragment', { delivery, alert }, request.consoleSession, csrfToken(request, reply));
+    const [delivery, controls] = await Promise.all([deliveryData(deps, alert, request.consoleSession), controlsData(deps, alert, request.consoleSession)]);
+    const html = renderFragment(ctx.config, 'delivery-fragment', { delivery, controls, alert }, request.consoleSession, csrfToken(request, reply));
     return reply.type('text/html; charset=utf-8').send(html);
   });
 

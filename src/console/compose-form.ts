@@ -55,7 +55,7 @@ export const FIELD_LABELS: Record<keyof ComposeValues, string> = {
 };
 
 export interface FieldError {
-  field: keyof ComposeValues | 'imageFile' | 'attachmentFiles';
+  field: keyof ComposeValues | 'imageFile' | 'attachmentFiles' | 'note';
   label: string;
   message: string;
 }

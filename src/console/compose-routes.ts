@@ -1,104 +1,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { MultipartFile } from '@fastify/multipart';
 import { newAlert, type Alert } from '../domain/alert.js';
 import type { FastifyError } from 'fastify';
-import {
-  FIELD_LABELS,
-  attachmentLine,
-  emptyValues,
-  formValues,
-  levelOptions,
-  stageOptions,
-  toAlertInput,
-  valuesFromAlert,
-  type ComposeValues,
-  type FieldError,
-} from './compose-form.js';
+import { FIELD_LABELS, emptyValues, formValues, toAlertInput, valuesFromAlert, type ComposeValues } from './compose-form.js';
+import { sendComposePage, takeUploads as takeFormUploads, type ComposePageOptions } from './compose-page.js';
 import { createDraft, updateDraft } from './drafts.js';
-import { previewAlert, type AlertPreview } from './preview.js';
-import { actorOf, field, fields, redirectWithNotice, sendPage, type ConsoleDeps } from './deps.js';
+import { previewAlert } from './preview.js';
+import { actorOf, field, fields, redirectWithNotice, type ConsoleDeps } from './deps.js';
 import { renderFragment } from './view.js';
 
 type IdParams = { Params: { id: string } };
 
-const files = (body: unknown, name: string): MultipartFile[] => {
-  const raw = (body as Record<string, unknown> | undefined)?.[name];
-  return (Array.isArray(raw) ? raw : raw ? [raw] : []).filter((f): f is MultipartFile =>
-    Boolean(f && typeof f === 'object' && (f as MultipartFile).type === 'file' && (f as MultipartFile).filename),
-  );
-};
-
-const cleanTitle = (name: string) =>
-  name
-    .replace(/[\u0000-\u001f\u007f|]/g, ' ')
-    .trim()
-    .slice(0, 200) || 'Attachment';
-
 export async function composeRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
   const { ctx } = deps;
-
-  /** Stores uploaded files and writes their URLs into the form values, so a re-shown form keeps them. */
-  async function takeUploads(body: unknown, values: ComposeValues): Promise<FieldError[]> {
-    const problems: FieldError[] = [];
-    const [image] = files(body, 'imageFile');
-    if (image) {
-      const data = await image.toBuffer();
-      if (data.length > 0) {
-        try {
-          values.imageUrl = (await deps.uploads.save(data, 'Image file', 'image')).url;
-        } catch (err) {
-          problems.push({ field: 'imageFile', label: 'Image file', message: (err as Error).message });
-        }
-      }
-    }
-    for (const file of files(body, 'attachmentFiles')) {
-      const data = await file.toBuffer();
-      if (data.length === 0) continue;
-      try {
-        const stored = await deps.uploads.save(data, `Attachment "${cleanTitle(file.filename)}"`, 'attachment');
-        const line = attachmentLine({ title: cleanTitle(file.filename), url: stored.url, mediaType: stored.mediaType, bytes: stored.bytes });
-        values.attachments = values.attachments.trim() ? `${values.attachments.trim()}\n${line}` : line;
-      } catch (err) {
-        problems.push({ field: 'attachmentFiles', label: 'Attachment files', message: (err as Error).message });
-      }
-    }
-    return problems;
-  }
-
-  function composePage(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    options: { values: ComposeValues; errors?: FieldError[]; alert?: Alert; version?: string; preview?: AlertPreview; status?: number; formError?: string },
-  ) {
-    const errorList = options.errors ?? [];
-    const byField: Record<string, string> = {};
-    for (const e of errorList) byField[e.field] = byField[e.field] ? `${byField[e.field]}; ${e.message}` : e.message;
-    const title = options.alert ? `Edit: ${options.alert.title}` : 'Compose an alert';
-    return sendPage(
-      deps,
-      request,
-      reply,
-      'compose',
-      title,
-      {
-        heading: title,
-        values: options.values,
-        errors: errorList,
-        fieldErrors: byField,
-        formError: options.formError,
-        levels: levelOptions(options.values.level),
-        stages: stageOptions(options.values.stages),
-        editing: Boolean(options.alert),
-        alert: options.alert,
-        version: options.version ?? '',
-        action: options.alert ? `/console/alerts/${options.alert.id}/edit` : '/console/compose',
-        preview: options.preview,
-        maxUploadMb: Math.floor(deps.uploads.maxBytes / (1024 * 1024)),
-        labels: FIELD_LABELS,
-      },
-      { nav: 'compose', status: options.status, scripts: ['live-preview'] },
-    );
-  }
+  const composePage = (request: FastifyRequest, reply: FastifyReply, options: ComposePageOptions) => sendComposePage(deps, request, reply, options);
+  const takeUploads = (body: unknown, values: ComposeValues) => takeFormUploads(deps, body, values);
 
   app.get('/console/compose', { config: { role: 'editor' } }, async (request, reply) => composePage(request, reply, { values: emptyValues() }));
 

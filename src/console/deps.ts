@@ -33,6 +33,15 @@ const NOTICES: Record<string, (n: number) => string> = {
   retried: (n) => (n > 0 ? `${n} failed ${n === 1 ? 'delivery was' : 'deliveries were'} queued again.` : 'There was nothing to retry.'),
   resolved: (n) => `${n} unknown ${n === 1 ? 'delivery was' : 'deliveries were'} resolved.`,
   checked: () => 'Credentials checked.',
+  halted: (n) => `Sending stopped. ${n} waiting ${n === 1 ? 'delivery was' : 'deliveries were'} skipped; sends already in flight finish and are recorded.`,
+  'already-halted': () => 'This alert was already halted; nothing changed.',
+  resumed: (n) => `Sending resumed: ${n} skipped ${n === 1 ? 'delivery was' : 'deliveries were'} queued again. Nobody already sent to gets it twice.`,
+  corrected: (n) => `Correction published as version ${n}. It is going out on every channel.`,
+  'corrected-halted': (n) =>
+    `Correction published as version ${n}. The earlier version was still going out and was halted first; the correction is going out on every channel.`,
+  'correction-already': (n) => `Version ${n} is already this correction; nothing was sent again.`,
+  retracted: (n) => `Alert retracted (version ${n}). The retraction is going out on every channel.`,
+  'retraction-already': (n) => `This alert was already retracted (version ${n}); nothing was sent again.`,
   'signed-in': () => 'Signed in.',
 };
 

@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import { maskEmail } from '../domain/subscriber.js';
 import { EMAIL_CHANNEL } from '../publish/rendered.js';
+import { parseDeliveryChannel } from '../delivery/delivery-channel.js';
 
 // The failures table: failed and unknown deliveries grouped by (channel, outcome, reason), with a
 // few masked examples per group. Reasons are shown as the provider gave them, except that any
@@ -23,7 +24,9 @@ export const maskAddresses = (text: string): string => text.replace(ADDRESS_RE, 
 
 export async function failureGroups(ctx: Context, alertId: string, limit = 2000): Promise<FailureGroup[]> {
   const problems = await ctx.ledger.problems(alertId, limit);
-  const ids = problems.filter((p) => p.channel === EMAIL_CHANNEL).map((p) => Number(p.target));
+  // Email deliveries of every version ("email", "email@v2") are to subscribers, shown masked.
+  const isEmail = (channel: string) => parseDeliveryChannel(channel).channel === EMAIL_CHANNEL;
+  const ids = problems.filter((p) => isEmail(p.channel)).map((p) => Number(p.target));
   const subs = await Promise.all(ids.map((id) => ctx.subscribers.get(id)));
   const labels = new Map(ids.map((id, i) => [String(id), subs[i] ? maskEmail(subs[i]!.email) : `subscriber #${id} (erased)`]));
   const groups = new Map<string, FailureGroup>();
@@ -37,7 +40,7 @@ export async function failureGroups(ctx: Context, alertId: string, limit = 2000)
     }
     g.count++;
     g.targets.push(p.target);
-    if (g.examples.length < 5) g.examples.push(p.channel === EMAIL_CHANNEL ? (labels.get(p.target) ?? p.target) : p.channel);
+    if (g.examples.length < 5) g.examples.push(isEmail(p.channel) ? (labels.get(p.target) ?? p.target) : p.channel);
     else g.more++;
   }
   return [...groups.values()].sort((a, b) => b.count - a.count || a.channel.localeCompare(b.channel));

@@ -14,6 +14,9 @@ import { eventsRoute } from './events-route.js';
 import { deliveryRoutes } from './delivery-routes.js';
 import { composeRoutes } from './compose-routes.js';
 import { workflowRoutes } from './workflow-routes.js';
+import { haltRoutes } from './halt-routes.js';
+import { correctRoutes } from './correct-routes.js';
+import { retractRoutes } from './retract-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { subscribersRoutes } from './subscribers-routes.js';
 import { recipientsRoutes } from './recipients-routes.js';
@@ -49,6 +52,9 @@ export async function consoleRoutes(app: FastifyInstance, ctx: Context, accounts
     deliveryRoutes,
     composeRoutes,
     workflowRoutes,
+    haltRoutes,
+    correctRoutes,
+    retractRoutes,
     healthRoutes,
     subscribersRoutes,
     recipientsRoutes,

@@ -16,10 +16,11 @@ import { haltAlert, type HaltResult } from './halt.js';
 
 export type FollowUpResult = { outcome: 'queued' | 'already'; version: AlertVersion; halted?: HaltResult; message: string };
 
-/** Statuses of an alert that went out, in full or in part. */
-const WENT_OUT: readonly AlertStatus[] = ['publishing', 'halted', 'published', 'corrected'];
+/** Statuses of an alert that went out, in full or in part: it may be corrected or retracted. */
+export const WENT_OUT: readonly AlertStatus[] = ['publishing', 'halted', 'published', 'corrected'];
 
-export async function correctAlert(ctx: Context, idOrSlug: string, input: unknown, note: string, actor: string): Promise<FollowUpResult> {
+/** `role`, when given (the console's signed-in role), is kept with the audit entries. */
+export async function correctAlert(ctx: Context, idOrSlug: string, input: unknown, note: string, actor: string, role?: string): Promise<FollowUpResult> {
   const alert = await ctx.alerts.require(idOrSlug);
   const fields = parseAlertObject({ ...(input as object), slug: alert.slug });
   const trimmed = note.trim();
@@ -35,7 +36,7 @@ export async function correctAlert(ctx: Context, idOrSlug: string, input: unknow
       message: `Alert ${alert.slug} already has this correction (version ${latest.version}); nothing was sent again.`,
     };
   }
-  return followUp(ctx, alert, corrected, { kind: 'correction', note: trimmed, actor, latest });
+  return followUp(ctx, alert, corrected, { kind: 'correction', note: trimmed, actor, role, latest });
 }
 
 export async function retractAlert(
@@ -43,7 +44,7 @@ export async function retractAlert(
   idOrSlug: string,
   reason: string,
   actor: string,
-  options: { deleteOriginals?: boolean } = {},
+  options: { deleteOriginals?: boolean; role?: string } = {},
 ): Promise<FollowUpResult> {
   const alert = await ctx.alerts.require(idOrSlug);
   const trimmed = reason.trim();
@@ -57,6 +58,7 @@ export async function retractAlert(
     kind: 'retraction',
     note: trimmed,
     actor,
+    role: options.role,
     latest: await ensureOriginalVersion(ctx, alert, actor),
     deleteOriginals: options.deleteOriginals === true,
   });
@@ -66,14 +68,14 @@ async function followUp(
   ctx: Context,
   alert: Alert,
   next: Alert,
-  how: { kind: 'correction' | 'retraction'; note: string; actor: string; latest: AlertVersion; deleteOriginals?: boolean },
+  how: { kind: 'correction' | 'retraction'; note: string; actor: string; role?: string; latest: AlertVersion; deleteOriginals?: boolean },
 ): Promise<FollowUpResult> {
   // Still going out: stop the rest of it first. Those it skips get the new version instead.
   const counts = await ctx.ledger.counts(alert.id);
   const fanOut = await ctx.publications.get(alert.id);
   let halted: HaltResult | undefined;
   if (alert.status === 'publishing' || counts.outstanding > 0 || fanOut.state === 'fanning-out') {
-    halted = await haltAlert(ctx, alert.id, how.actor, `superseded by a ${how.kind}`).catch(() => undefined);
+    halted = await haltAlert(ctx, alert.id, how.actor, `superseded by a ${how.kind}`, how.role).catch(() => undefined);
   }
   const version = how.latest.version + 1;
   const { version: stored } = await ctx.versions.appendVersion({
@@ -95,7 +97,7 @@ async function followUp(
     { kind: 'follow-up', alertId: alert.id, version, ...(how.deleteOriginals ? { deleteOriginals: true } : {}) },
     jobIds.followUp(alert.id, version),
   );
-  await ctx.audit.record(alert.id, { actor: how.actor, action: status, detail: `version ${version}: ${how.note}` });
+  await ctx.audit.record(alert.id, { actor: how.actor, ...(how.role ? { role: how.role } : {}), action: status, detail: `version ${version}: ${how.note}` });
   await ctx.activity.append({ type: status, alert: alert.id, version, actor: how.actor });
   return {
     outcome: 'queued',

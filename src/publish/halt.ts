@@ -16,7 +16,8 @@ export type HaltResult = { outcome: 'halted' | 'already'; halt: Halt; skipped: R
 /** Statuses in which an alert may be halted: it, or one of its follow-ups, may be going out. */
 const HALTABLE = ['publishing', 'published', 'corrected', 'retracted'] as const;
 
-export async function haltAlert(ctx: Context, idOrSlug: string, actor: string, reason = 'no reason given'): Promise<HaltResult> {
+/** `role`, when given (the console's signed-in role), is kept with the audit entry. */
+export async function haltAlert(ctx: Context, idOrSlug: string, actor: string, reason = 'no reason given', role?: string): Promise<HaltResult> {
   const alert = await ctx.alerts.require(idOrSlug);
   const version = (await ctx.versions.latest(alert.id))?.version ?? 1;
   // A halt covers the versions current when it was made; a later correction going out can be
@@ -34,6 +35,7 @@ export async function haltAlert(ctx: Context, idOrSlug: string, actor: string, r
   const skipped = await skipOutstanding(ctx, alert.id, halt);
   await ctx.audit.record(alert.id, {
     actor,
+    ...(role ? { role } : {}),
     action: 'halted',
     detail: `${halt.reason} (${Object.values(skipped).reduce((a, b) => a + b, 0)} deliveries skipped)`,
   });
@@ -59,7 +61,7 @@ async function skipOutstanding(ctx: Context, alertId: string, halt: Halt): Promi
 
 export type ResumeResult = { requeued: Record<string, number>; jobs: number };
 
-export async function resumeAlert(ctx: Context, idOrSlug: string, actor: string): Promise<ResumeResult> {
+export async function resumeAlert(ctx: Context, idOrSlug: string, actor: string, role?: string): Promise<ResumeResult> {
   const alert = await ctx.alerts.require(idOrSlug);
   const halt = await ctx.halts.get(alert.id);
   // Corrected or retracted since the halt: what was halted is superseded, and must not go out.
@@ -88,6 +90,7 @@ export async function resumeAlert(ctx: Context, idOrSlug: string, actor: string)
   await ctx.publications.finishIfComplete(alert.id);
   await ctx.audit.record(alert.id, {
     actor,
+    ...(role ? { role } : {}),
     action: 'resumed',
     detail: `${Object.values(result.requeued).reduce((a, b) => a + b, 0)} deliveries queued again`,
   });

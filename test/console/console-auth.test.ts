@@ -12,7 +12,7 @@ import type { ConsoleRole } from '../../src/config/schema.js';
 
 /** The policy, in one place: reading is for everyone signed in; writing drafts needs editor; anything that sends needs publisher. */
 function minimumRole({ method, path }: RouteEntry): ConsoleRole {
-  if (/\/alerts\/:id\/(publish|approve|retry|resolve|schedule|schedule\/cancel)$/.test(path)) return 'publisher';
+  if (/\/alerts\/:id\/(publish|approve|retry|resolve|schedule|schedule\/cancel|halt|resume|correct|retract)$/.test(path)) return 'publisher';
   if (path === '/console/logout' || path === '/console/recipients') return 'viewer';
   if (/^\/console\/(compose|preview|health\/check)$/.test(path) || path.endsWith('/edit')) return 'editor';
   return method === 'GET' || method === 'HEAD' ? 'viewer' : 'publisher';
@@ -64,6 +64,14 @@ describe('console access', () => {
       'GET /console/health',
       'GET /console/subscribers',
       'GET /console/alerts/:id/audit.csv',
+      'GET /console/alerts/:id/halt',
+      'POST /console/alerts/:id/halt',
+      'GET /console/alerts/:id/resume',
+      'POST /console/alerts/:id/resume',
+      'GET /console/alerts/:id/correct',
+      'POST /console/alerts/:id/correct',
+      'GET /console/alerts/:id/retract',
+      'POST /console/alerts/:id/retract',
     ]) {
       expect(names).toContain(expected);
     }

@@ -1,5 +1,6 @@
 // Alert page: live progress over server-sent events. The numbers update in place; when the set
-// of channels, the failures or the alert's status change, the delivery section is fetched again.
+// of channels, the failures or the alert's status change, the delivery section (and the stop,
+// correct and retract controls above it) is fetched again.
 (function () {
   var root = document.getElementById('delivery');
   if (!root || !window.EventSource || !window.fetch) return;
@@ -8,7 +9,7 @@
   var statusHolder = document.getElementById('alert-status');
   var FIELDS = ['done', 'total', 'queued', 'sending', 'retrying', 'sent', 'failed', 'unknown', 'skipped', 'rateText', 'etaText'];
   var SEGMENTS = ['sent', 'failed', 'unknown', 'skipped', 'sending'];
-  var ICONS = { draft: '✎', approved: '✔', scheduled: '⏲', publishing: '⟳', published: '✔', corrected: '✎', retracted: '⊘' };
+  var ICONS = { draft: '✎', approved: '✔', scheduled: '⏲', publishing: '⟳', halted: '‖', published: '✔', corrected: '✎', retracted: '⊘' };
   var seen = { problems: root.getAttribute('data-problems'), channels: root.getAttribute('data-channels'), status: root.getAttribute('data-status') };
   var wasComplete = null;
   var busy = false;
@@ -20,7 +21,9 @@
       return;
     }
     busy = true;
-    var focusedId = document.activeElement && root.contains(document.activeElement) ? document.activeElement.id : '';
+    var controls = document.getElementById('follow-up-controls');
+    var active = document.activeElement;
+    var focusedId = active && (root.contains(active) || (controls && controls.contains(active))) ? active.id : '';
     fetch('/console/alerts/' + encodeURIComponent(alertId) + '/delivery', { credentials: 'same-origin' })
       .then(function (r) {
         if (!r.ok) throw new Error(String(r.status));
@@ -33,6 +36,9 @@
         if (!fresh) return;
         root.replaceWith(fresh);
         root = fresh;
+        // Stop sending, the halt and the correction or retraction notices change with the delivery.
+        var freshControls = holder.querySelector('#follow-up-controls');
+        if (freshControls && controls) controls.replaceWith(freshControls);
         if (focusedId && document.getElementById(focusedId)) document.getElementById(focusedId).focus();
       })
       .catch(function () {})
@@ -93,14 +99,22 @@
         if (seg) seg.style.width = (c.total ? (c[s] * 100) / c.total : 0) + '%';
       });
     });
-    ['sent', 'failed', 'unknown', 'total'].forEach(function (t) {
+    ['sent', 'failed', 'unknown', 'skipped', 'total'].forEach(function (t) {
       var el = root.querySelector('[data-total="' + t + '"]');
       if (el) el.textContent = String(data.counts.totals[t]);
     });
     if (data.complete !== wasComplete) {
       if (wasComplete === false && data.complete && announcer) {
         var t = data.counts.totals;
-        announcer.textContent = 'Publication complete: ' + t.sent + ' sent, ' + t.failed + ' failed, ' + t.unknown + ' unknown.';
+        // The newest version with deliveries is the one that just finished ("Version 2 (correction)").
+        var newest = data.channels.reduce(
+          function (v, c) {
+            return c.version > v.version ? c : v;
+          },
+          { version: 1, versionLabel: '' },
+        );
+        var what = data.status === 'halted' ? 'Sending halted' : newest.version > 1 ? newest.versionLabel + ' complete' : 'Publication complete';
+        announcer.textContent = what + ': ' + t.sent + ' sent, ' + t.failed + ' failed, ' + t.unknown + ' unknown, ' + t.skipped + ' skipped.';
       }
       if (wasComplete !== null) refresh();
       wasComplete = data.complete;
