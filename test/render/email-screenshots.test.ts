@@ -15,6 +15,7 @@ import { exampleAlertSource } from '../helpers/fixtures.js';
 // change to the template. The actual screenshots and the pixel diffs go to test-results/.
 
 const REFERENCE = new URL('./reference/', import.meta.url).pathname;
+const FONTS_CONF = new URL('./dejavu-only.fonts.conf', import.meta.url).pathname;
 const OUT = new URL('../../test-results/email-screenshots/', import.meta.url).pathname;
 // Anti-aliasing and sub-pixel text may move a little between versions; a lost block, a changed
 // colour or a reflowed paragraph changes far more than this share of the page.
@@ -58,6 +59,8 @@ describe('the alert email looks the same after an MJML upgrade', () => {
         '--no-first-run',
         '--font-render-hinting=none',
       ],
+      // The same fonts on every machine: another installed family (fonts-liberation, say) reflows every paragraph.
+      env: { ...process.env, FONTCONFIG_FILE: FONTS_CONF },
     });
   });
   afterAll(async () => {
