@@ -14,6 +14,7 @@ import { capRoutes } from './cap-routes.js';
 import { sitemapRoutes } from './sitemap-route.js';
 import { assetsRoute } from './assets-route.js';
 import { wellKnownRoutes } from './well-known-routes.js';
+import { verifyRoutes } from './verify-routes.js';
 import { signCapXml } from '../signing/cap-signer.js';
 
 import type { PublicRouteOptions } from './route-options.js';
@@ -43,6 +44,8 @@ export async function publicRoutes(app: FastifyInstance, options: { ctx: Context
   await app.register(capRoutes, opts);
   await app.register(sitemapRoutes, opts);
   await app.register(wellKnownRoutes, opts);
+  // /verify answers in its own page and /api/verify in JSON, so they sit outside the pages' scope.
+  await app.register((scope, o: PublicRouteOptions) => verifyRoutes(scope, o, ctx.config.public.site.enabled), opts);
   // With the pages off, the signed .json and .sig files are still served.
   if (!ctx.config.public.site.enabled) return app.register((scope, o: PublicRouteOptions) => alertRoute(scope, o, false), opts);
 
