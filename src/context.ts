@@ -17,6 +17,7 @@ import { HaltStore } from './store/halts.js';
 import { builtInProviders, type ProviderRegistry } from './channels/providers.js';
 import { VersionStore, type VersionSigner } from './store/versions.js';
 import { loadSigning, type SigningState } from './signing/key-ring.js';
+import { signingSecrets } from './config/signing-env.js';
 import { errors } from './errors.js';
 
 /** Everything a process needs to talk to Tocsin's state, built once at start. */
@@ -52,7 +53,10 @@ export interface Context {
   close(): Promise<void>;
 }
 
-export async function createContext(config: Config, options: { log?: Logger; providers?: ProviderRegistry } = {}): Promise<Context> {
+export async function createContext(
+  config: Config,
+  options: { log?: Logger; providers?: ProviderRegistry; /** Where signing keys are read (default: the process environment). */ env?: NodeJS.ProcessEnv } = {},
+): Promise<Context> {
   const log = options.log ?? createLogger(config.log.level);
   const redis = await connectRedis(config.redis.url);
   const keys = redisKeys(config.redis.prefix);
@@ -62,7 +66,7 @@ export async function createContext(config: Config, options: { log?: Logger; pro
   config = { ...config, secrets: { ...config.secrets, adminToken: admin.token } };
   const alerts = new AlertStore(redis, keys);
   const ledger = new Ledger(redis, keys, config.events.maxPerAlert);
-  const signing = await loadSigning(redis, keys, config).catch((err: Error) => {
+  const signing = await loadSigning(redis, keys, config, signingSecrets(config, options.env)).catch((err: Error) => {
     redis.disconnect();
     void queues.close();
     throw errors.CONFIG_INVALID(err.message);
