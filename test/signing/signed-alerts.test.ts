@@ -62,6 +62,8 @@ describe('signed alerts', () => {
     expect(jwks.keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
     expect(jwks.keys[0].kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(h.ctx.signing.development).toBe(true);
+    // The quick start's generated key is visible where health probes look.
+    expect(await (await fetch(`${h.base}/healthz`)).json()).toEqual({ ok: true, signing: 'development-key' });
   });
 
   it('each version verifies with only the JWK and WebCrypto, and fails after any single field changes', async () => {
