@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { z } from 'zod';
 import { errors, formatZodIssues } from '../errors.js';
-import { errorResponse, type ThrownError } from '../http/error-response.js';
+import { errorResponse, sendErrorJson, type ThrownError } from '../http/error-response.js';
 import { Verifier, type VerifyAnswer, type VerifyInput } from '../signing/verify.js';
 import type { PublicRouteOptions } from './route-options.js';
 import { sendPublicPage } from './respond.js';
@@ -78,6 +78,12 @@ export async function verifyRoutes(app: FastifyInstance, { ctx, site }: PublicRo
   });
 
   if (!pages) return;
+  // Errors before the handler runs (a file over the limit, a broken form) still answer as the page.
+  app.setErrorHandler((error: ThrownError, request, reply) => {
+    const e = errorResponse(error, request, { maxUploadBytes: VERIFY_MAX_BYTES });
+    if (request.url.startsWith('/api/') || e.status >= 500) return sendErrorJson(reply, e);
+    return sendPublicPage(ctx.config, request, reply, renderVerify(ctx.config, site, origin, { error: `${e.message} (${e.code})` }, e.status));
+  });
   await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: VERIFY_MAX_BYTES, fieldSize: VERIFY_MAX_BYTES, files: 1, fields: 8 } });
 
   const answer = async (request: FastifyRequest, reply: FastifyReply, values: FormValues, input: () => VerifyInput) => {

@@ -120,6 +120,14 @@ describe('verify', () => {
     expect(((await huge.json()) as { error: string }).error).toMatch(/too large: at most 262144 bytes/);
     const long = await api({ cap: 'x'.repeat(200_001) });
     expect(long.body.error).toMatch(/cap: must be at most 200000 characters/);
+    // The page refuses an oversize CAP file in its own words, as a page.
+    const form = new FormData();
+    form.append('check', 'cap');
+    form.append('capFile', new Blob(['x'.repeat(300_000)], { type: 'application/xml' }), 'huge.xml');
+    const page = await fetch(`${h.base}/verify`, { method: 'POST', body: form });
+    expect(page.status).toBe(413);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toMatch(/That could not be checked\.[\s\S]*larger than 262144 bytes/);
   });
 
   it('the page, in Chromium without scripts: authentic, not from us, retracted, and a foreign link', async () => {
