@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliEnv, runCli } from '../helpers/cli.js';
-import { testConfig, dropPrefix } from '../helpers/context.js';
+import { cliEnv, runCli, startCli, killTree, exited } from '../helpers/cli.js';
+import { freePort } from '../subscriptions/harness.js';
+import { testConfig, dropPrefix, waitFor } from '../helpers/context.js';
 import { createContext, type Context } from '../../src/context.js';
 import { createLogger } from '../../src/log.js';
 import { readSigningKey, generateEd25519Pem } from '../../src/signing/keys.js';
@@ -55,6 +56,28 @@ describe('signing keys', () => {
     const version = await ctx.versions.get(alert.id, 1);
     expect(version?.signature?.kid).toBe(readSigningKey(keys.TOCSIN_SIGNING_KEY, 'x').kid);
     expect(ctx.signing.development).toBe(false);
+  });
+
+  it('the quick start (loopback public URL, no keys) starts with a development key, and says so loudly', async () => {
+    const port = await freePort();
+    const config = testConfig('keys-dev', { http: { port, publicUrl: `http://localhost:${port}` } });
+    const server = startCli(['start'], cliEnv(config, { LOG_LEVEL: 'warn' }));
+    try {
+      await waitFor(async () => /SIGNING WITH A DEVELOPMENT KEY/.test(server.output()), `the development-key warning\n${server.output()}`, 60_000, 100);
+      const health = await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.json() as Promise<{ signing: string }> | undefined,
+        `tocsin start to answer /healthz\n${server.output()}`,
+        60_000,
+        200,
+      );
+      expect(health.signing).toBe('development-key');
+    } finally {
+      killTree(server);
+      await exited(server);
+    }
+    const ctx = await createContext(config, { log: createLogger('silent'), env: {} });
+    opened.push(ctx);
+    expect(ctx.signing.development).toBe(true);
   });
 
   it('after a rotation the retired key still verifies what it signed, and new versions use the new key', async () => {

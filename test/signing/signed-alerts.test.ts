@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../subscriptions/harness.js';
 import { CAP_XSD, correct, hostileInput, published, retract, xmllint } from '../public/helpers.js';
 import type { Alert } from '../../src/domain/alert.js';
+import { publicFields } from '../../src/domain/public-alert.js';
 
 // Item 6 of issue 9: every published version is signed, and the signature verifies with nothing
 // but the published JWK and WebCrypto; changing any one field breaks it. CAP messages carry an
@@ -87,6 +88,12 @@ describe('signed alerts', () => {
       }
       expect(checked).toBeGreaterThan(25);
     }
+    // Every public field of the alert is covered: a field added to the alert later must be added here too.
+    const v1 = JSON.parse(await (await fetch(`${h.base}/alerts/signed-one/v/1.json`)).text()) as { id: string; alert: Record<string, unknown> };
+    const fields = publicFields(alert);
+    for (const key of Object.keys(fields)) expect(key === 'id' ? v1.id : v1.alert[key], `alert.${key} is signed`).toBeDefined();
+    expect(Object.keys(v1.alert.image as object).sort()).toEqual(Object.keys(fields.image!).sort());
+    expect(Object.keys((v1.alert.attachments as object[])[0]).sort()).toEqual(Object.keys(fields.attachments[0]).sort());
     const v3 = JSON.parse(await (await fetch(`${h.base}/alerts/signed-one.json`)).text()) as Record<string, unknown>;
     expect(v3).toMatchObject({ version: 3, kind: 'retraction', status: 'retracted', reason: 'The report could not be confirmed.', issuer: h.base });
     expect(v3.previousVersionId).toBe(`${alert.id}.v2`);
