@@ -43,7 +43,15 @@ export async function createAccountChannels(ctx: Context, env: NodeJS.ProcessEnv
     fetcher: new GuardedFetcher(ctx.config.fetch),
     log: ctx.log,
     // Webhooks carry each version's Ed25519 signature (src/channels/webhook.ts).
-    signatures: async (alertId: string, version: number) => (await ctx.versions.get(alertId, version))?.signature ?? null,
+    signatures: async (alertId: string, version: number, text: { title?: string; summary?: string; body?: string }) => {
+      const stored = await ctx.versions.get(alertId, version);
+      const same = (v: typeof stored) => v && v.alert.title === text.title && v.alert.summary === text.summary && v.alert.body === text.body;
+      if (same(stored)) return stored?.signature ?? null;
+      // Sent a later version's text (a correction, whole, to a receiver that never got the original):
+      // attach the signature of the version whose text it is.
+      const match = (await ctx.versions.all(alertId)).reverse().find((v) => v.kind !== 'retraction' && same(v));
+      return (match ?? stored)?.signature ?? null;
+    },
   };
   const accounts = await buildAccounts(ctx.config, ctx.providers, env, deps);
   await Promise.all(

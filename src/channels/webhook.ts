@@ -30,7 +30,12 @@ export const SIGNATURE_HEADER = 'tocsin-signature';
 export const ALERT_SIGNATURE_HEADER = 'tocsin-alert-signature';
 
 /** The stored signature of one version (src/store/versions.ts), or null for an unsigned one. */
-export type SignatureLookup = (alertId: string, version: number) => Promise<{ kid: string; alg: string; sig: string; document: string } | null>;
+export type SignatureLookup = (
+  alertId: string,
+  version: number,
+  /** The text sent: a receiver that never got the original is sent a correction whole, as "published". */
+  text: { title?: string; summary?: string; body?: string },
+) => Promise<{ kid: string; alg: string; sig: string; document: string } | null>;
 
 export function signPayload(secret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): string {
   const v1 = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
@@ -125,7 +130,7 @@ export class WebhookChannel implements Messenger {
     if (this.config.format !== 'json') {
       return postChatWebhook(this.config.format, this.config.url, JSON.parse(body) as SlackPayload, { timeoutMs: this.config.timeoutMs, signal });
     }
-    const payload = JSON.parse(body) as { type?: string; id?: string; version?: number };
+    const payload = JSON.parse(body) as { type?: string; id?: string; version?: number; title?: string; summary?: string; body?: string };
     const event = payload.type ?? 'alert.published';
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -133,7 +138,7 @@ export class WebhookChannel implements Messenger {
       'idempotency-key': position.idempotencyKey,
       'tocsin-event': event,
     };
-    const signed = payload.id && payload.version && this.signatures ? await this.signatures(payload.id, payload.version) : null;
+    const signed = payload.id && payload.version && this.signatures ? await this.signatures(payload.id, payload.version, payload) : null;
     if (signed) {
       body = JSON.stringify({ ...payload, signed: JSON.parse(signed.document) as unknown });
       headers[ALERT_SIGNATURE_HEADER] = `kid=${signed.kid},alg=${signed.alg},sig=${signed.sig}`;
