@@ -560,6 +560,8 @@ export const configSchema = z.object({
       retiredSigningKeysEnv: envName.default('TOCSIN_SIGNING_RETIRED_KEYS'),
       // PKCS#8 PEM RSA private key (2048 bits or more) for the CAP messages' XML Signature.
       capSigningKeyEnv: envName.default('TOCSIN_CAP_SIGNING_KEY'),
+      // Earlier CAP public keys (PEM), so messages signed before a rotation still verify on /verify.
+      retiredCapSigningKeysEnv: envName.default('TOCSIN_CAP_SIGNING_RETIRED_KEYS'),
     })
     .prefault({}),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),

@@ -6,6 +6,7 @@ export interface SigningSecrets {
   signingKey?: string;
   retiredKeys?: string;
   capKey?: string;
+  retiredCapKeys?: string;
 }
 
 export function signingSecrets(config: Pick<Config, 'signing'>, env: NodeJS.ProcessEnv = processEnvironment()): SigningSecrets {
@@ -14,5 +15,6 @@ export function signingSecrets(config: Pick<Config, 'signing'>, env: NodeJS.Proc
     signingKey: read(config.signing.signingKeyEnv),
     retiredKeys: read(config.signing.retiredSigningKeysEnv),
     capKey: read(config.signing.capSigningKeyEnv),
+    retiredCapKeys: read(config.signing.retiredCapSigningKeysEnv),
   };
 }

@@ -19,9 +19,22 @@ export interface CapKey {
   privateKey: KeyObject;
   publicKey: KeyObject;
   publicPem: string;
+  /** Earlier public keys: messages they signed still verify. */
+  retired: KeyObject[];
 }
 
-export function readCapKey(pem: string, what: string): CapKey {
+/** Retired CAP public keys: one or more PEM public keys (SPKI), one after the other. */
+export function readRetiredCapKeys(pems: string, what: string): KeyObject[] {
+  const blocks = pems.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? [];
+  if (!blocks.length) throw new Error(`${what}: expected one or more "-----BEGIN PUBLIC KEY-----" blocks`);
+  return blocks.map((pem, i) => {
+    const key = createPublicKey(pem);
+    if (key.asymmetricKeyType !== 'rsa') throw new Error(`${what}: key ${i + 1} must be an RSA key, not ${key.asymmetricKeyType}`);
+    return key;
+  });
+}
+
+export function readCapKey(pem: string, what: string, retired: KeyObject[] = []): CapKey {
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(pem);
@@ -38,6 +51,7 @@ export function readCapKey(pem: string, what: string): CapKey {
     privateKey,
     publicKey,
     publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+    retired,
   };
 }
 
@@ -64,7 +78,18 @@ export type CapCheck = { outcome: 'valid'; signedXml: string } | { outcome: 'uns
  * Checks a CAP message's enveloped signature against our key. Returns the XML the signature
  * covers (what a caller should read from, never the document as given: that defeats wrapping).
  */
-export function checkCapSignature(xml: string, publicKey: KeyObject): CapCheck {
+export function checkCapSignature(xml: string, publicKey: KeyObject | KeyObject[]): CapCheck {
+  const keys = Array.isArray(publicKey) ? publicKey : [publicKey];
+  let first: CapCheck | undefined;
+  for (const key of keys) {
+    const check = checkWithKey(xml, key);
+    if (check.outcome === 'valid' || check.outcome === 'unsigned') return check;
+    first ??= check;
+  }
+  return first ?? { outcome: 'invalid', detail: 'no key to check with' };
+}
+
+function checkWithKey(xml: string, publicKey: KeyObject): CapCheck {
   let doc: Document;
   try {
     doc = new DOMParser({

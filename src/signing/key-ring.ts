@@ -4,7 +4,7 @@ import type { Keys } from '../store/keys.js';
 import { signingSecrets, type SigningSecrets } from '../config/signing-env.js';
 import { generateEd25519Pem, generateRsaPem, readRetiredKeys, readSigningKey } from './keys.js';
 import { AlertSigner } from './signer.js';
-import { readCapKey, type CapKey } from './cap-signer.js';
+import { readCapKey, readRetiredCapKeys, type CapKey } from './cap-signer.js';
 
 // Where the signing keys come from. The environment in production. With no key and a loopback
 // public URL (the quick start, tests), a development key is generated once and kept in Redis,
@@ -64,7 +64,7 @@ export async function loadSigning(redis: Redis, keys: Keys, config: Config, secr
   return {
     enabled: true,
     signer: new AlertSigner(current, retired, config.http.publicUrl),
-    cap: readCapKey(capPem, s.capSigningKeyEnv),
+    cap: readCapKey(capPem, s.capSigningKeyEnv, secrets.retiredCapKeys ? readRetiredCapKeys(secrets.retiredCapKeys, s.retiredCapSigningKeysEnv) : []),
     development,
   };
 }

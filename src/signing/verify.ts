@@ -151,7 +151,7 @@ export class Verifier {
   async verifyCap(xml: string): Promise<VerifyAnswer> {
     const cap = this.ctx.signing.cap;
     if (!cap) throw errors.SIGNING_OFF();
-    const check = checkCapSignature(xml, cap.publicKey);
+    const check = checkCapSignature(xml, [cap.publicKey, ...cap.retired]);
     if (check.outcome === 'unsigned')
       return this.notFromUs(
         `This CAP message has no signature. Every CAP message ${this.org} publishes is signed, so this one was not published by us, or was changed.`,

@@ -4,8 +4,9 @@ import { freePort } from '../subscriptions/harness.js';
 import { testConfig, dropPrefix, waitFor } from '../helpers/context.js';
 import { createContext, type Context } from '../../src/context.js';
 import { createLogger } from '../../src/log.js';
-import { readSigningKey, generateEd25519Pem } from '../../src/signing/keys.js';
-import { readCapKey } from '../../src/signing/cap-signer.js';
+import { readSigningKey, generateEd25519Pem, generateRsaPem } from '../../src/signing/keys.js';
+import { capMessage } from '../../src/public/cap/cap-message.js';
+import { readCapKey, signCapXml } from '../../src/signing/cap-signer.js';
 import { Verifier } from '../../src/signing/verify.js';
 import { published } from '../public/helpers.js';
 
@@ -84,12 +85,19 @@ describe('signing keys', () => {
     const config = testConfig('keys-rotate');
     const a = generateEd25519Pem();
     const b = generateEd25519Pem();
-    const before = await createContext(config, { log: createLogger('silent'), env: { TOCSIN_SIGNING_KEY: a.privatePem } });
+    const capA = generateRsaPem();
+    const capB = generateRsaPem();
+    const before = await createContext(config, { log: createLogger('silent'), env: { TOCSIN_SIGNING_KEY: a.privatePem, TOCSIN_CAP_SIGNING_KEY: capA } });
     opened.push(before);
     const old = await published(before, { slug: 'before-rotation' });
     const after = await createContext(config, {
       log: createLogger('silent'),
-      env: { TOCSIN_SIGNING_KEY: b.privatePem, TOCSIN_SIGNING_RETIRED_KEYS: a.publicPem },
+      env: {
+        TOCSIN_SIGNING_KEY: b.privatePem,
+        TOCSIN_SIGNING_RETIRED_KEYS: a.publicPem,
+        TOCSIN_CAP_SIGNING_KEY: capB,
+        TOCSIN_CAP_SIGNING_RETIRED_KEYS: before.signing.cap!.publicPem,
+      },
     });
     opened.push(after);
     const kidA = readSigningKey(a.privatePem, 'a').kid;
@@ -102,10 +110,16 @@ describe('signing keys', () => {
     const answer = await new Verifier(after).verify({ json: oldVersion.signature!.document, signature: oldVersion.signature });
     expect(answer.verdict).toBe('authentic');
     // Without the retired key, the old signature's key is unknown: "not from us", with the reason.
-    const forgetful = await createContext(config, { log: createLogger('silent'), env: { TOCSIN_SIGNING_KEY: b.privatePem } });
+    // A CAP message signed with the retired CAP key still verifies.
+    const oldCap = capMessage(before.config, oldVersion, { pageUrl: 'http://127.0.0.1:8080/alerts/before-rotation' }, (xml) =>
+      signCapXml(xml, before.signing.cap!),
+    );
+    expect((await new Verifier(after).verify({ cap: oldCap })).verdict).toBe('authentic');
+    const forgetful = await createContext(config, { log: createLogger('silent'), env: { TOCSIN_SIGNING_KEY: b.privatePem, TOCSIN_CAP_SIGNING_KEY: capB } });
     opened.push(forgetful);
     const lost = await new Verifier(forgetful).verify({ json: oldVersion.signature!.document, signature: oldVersion.signature });
     expect(lost.verdict).toBe('not-from-us');
     expect(lost.details[0]).toMatch(/key .* has never used/);
+    expect((await new Verifier(forgetful).verify({ cap: oldCap })).verdict).toBe('not-from-us');
   });
 });
