@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.js';
 import type { Keys } from '../store/keys.js';
 import { signingSecrets, type SigningSecrets } from '../config/signing-env.js';
-import { generateEd25519Pem, generateRsaPem, readRetiredKeys, readSigningKey } from './keys.js';
+import { generateEd25519Pem, generateRsaPemAsync, readRetiredKeys, readSigningKey } from './keys.js';
 import { AlertSigner } from './signer.js';
 import { readCapKey, readRetiredCapKeys, type CapKey } from './cap-signer.js';
 
@@ -27,11 +27,11 @@ export function isLoopbackUrl(url: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-async function storedKey(redis: Redis, keys: Keys, name: string, make: () => string): Promise<string> {
+async function storedKey(redis: Redis, keys: Keys, name: string, make: () => string | Promise<string>): Promise<string> {
   const key = keys.meta(name);
   const existing = await redis.get(key);
   if (existing) return existing;
-  await redis.set(key, make(), 'NX');
+  await redis.set(key, await make(), 'NX');
   const stored = await redis.get(key);
   if (!stored) throw new Error(`could not read the generated ${name} from Redis`);
   return stored;
@@ -57,7 +57,7 @@ export async function loadSigning(redis: Redis, keys: Keys, config: Config, secr
     }
     development = true;
     signingPem ??= await storedKey(redis, keys, 'dev-signing-key', () => generateEd25519Pem().privatePem);
-    capPem ??= await storedKey(redis, keys, 'dev-cap-signing-key', generateRsaPem);
+    capPem ??= await storedKey(redis, keys, 'dev-cap-signing-key', generateRsaPemAsync);
   }
   const current = readSigningKey(signingPem, s.signingKeyEnv);
   const retired = secrets.retiredKeys ? readRetiredKeys(secrets.retiredKeys, s.retiredSigningKeysEnv).filter((r) => r.kid !== current.kid) : [];

@@ -1,4 +1,5 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 
 // Ed25519 keys: read from PKCS#8 PEM, published as JWK, named by their RFC 7638 thumbprint, so a
 // key id never has to be chosen by hand and two servers with one key agree on its name.
@@ -65,5 +66,11 @@ export function generateEd25519Pem(): { privatePem: string; publicPem: string } 
 
 export function generateRsaPem(): string {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+}
+
+/** The same, off the event loop: a process that generates its development key keeps serving. */
+export async function generateRsaPemAsync(): Promise<string> {
+  const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
   return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 }
