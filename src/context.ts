@@ -15,7 +15,10 @@ import { AuditLog } from './store/audit.js';
 import { ActivityLog } from './store/activity.js';
 import { HaltStore } from './store/halts.js';
 import { builtInProviders, type ProviderRegistry } from './channels/providers.js';
-import { VersionStore } from './store/versions.js';
+import { VersionStore, type VersionSigner } from './store/versions.js';
+import { loadSigning, type SigningState } from './signing/key-ring.js';
+import { signingSecrets } from './config/signing-env.js';
+import { errors } from './errors.js';
 
 /** Everything a process needs to talk to Tocsin's state, built once at start. */
 export interface Context {
@@ -41,6 +44,8 @@ export interface Context {
   halts: HaltStore;
   /** The social providers this process knows (src/channels/providers.ts). */
   providers: ProviderRegistry;
+  /** Keys that sign each published version and CAP message (README "Signatures and verification"). */
+  signing: SigningState;
   /** True when TOCSIN_SECRET was not set and a secret was generated into Redis. */
   secretGenerated: boolean;
   /** True when TOCSIN_ADMIN_TOKEN was not set and a token was generated into Redis. */
@@ -48,7 +53,10 @@ export interface Context {
   close(): Promise<void>;
 }
 
-export async function createContext(config: Config, options: { log?: Logger; providers?: ProviderRegistry } = {}): Promise<Context> {
+export async function createContext(
+  config: Config,
+  options: { log?: Logger; providers?: ProviderRegistry; /** Where signing keys are read (default: the process environment). */ env?: NodeJS.ProcessEnv } = {},
+): Promise<Context> {
   const log = options.log ?? createLogger(config.log.level);
   const redis = await connectRedis(config.redis.url);
   const keys = redisKeys(config.redis.prefix);
@@ -58,12 +66,18 @@ export async function createContext(config: Config, options: { log?: Logger; pro
   config = { ...config, secrets: { ...config.secrets, adminToken: admin.token } };
   const alerts = new AlertStore(redis, keys);
   const ledger = new Ledger(redis, keys, config.events.maxPerAlert);
+  const signing = await loadSigning(redis, keys, config, signingSecrets(config, options.env)).catch((err: Error) => {
+    redis.disconnect();
+    void queues.close();
+    throw errors.CONFIG_INVALID(err.message);
+  });
   return {
     config,
     redis,
     keys,
     alerts,
-    versions: new VersionStore(redis, keys),
+    versions: new VersionStore(redis, keys, versionSigner(signing)),
+    signing,
     subscribers: new SubscriberStore(redis, keys),
     ledger,
     publications: new Publications(redis, keys, config.events.maxActivity),
@@ -81,5 +95,17 @@ export async function createContext(config: Config, options: { log?: Logger; pro
       await queues.close();
       redis.disconnect();
     },
+  };
+}
+
+/** Signing on and a key: sign. On and no key: refuse to publish (the process should not have started). Off: unsigned. */
+function versionSigner(signing: SigningState): VersionSigner | undefined {
+  if (signing.signer) {
+    const signer = signing.signer;
+    return (version) => signer.signVersion(version);
+  }
+  if (!signing.enabled) return undefined;
+  return () => {
+    throw errors.SIGNING_KEY_MISSING(signing.problem ?? 'no signing key');
   };
 }

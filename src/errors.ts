@@ -43,6 +43,12 @@ export const errors = {
   METRICS_DISABLED: createError('TOCSIN_ERR_METRICS_DISABLED', 'Metrics are turned off: set %s to a token and scrape with it as a bearer token', 404),
   TOO_MANY_STREAMS: createError('TOCSIN_ERR_TOO_MANY_STREAMS', 'Too many live progress streams: %s', 429),
   STREAMS_FULL: createError('TOCSIN_ERR_STREAMS_FULL', 'No live progress stream available: %s', 503),
+  SIGNING_KEY_MISSING: createError('TOCSIN_ERR_SIGNING_KEY_MISSING', 'Cannot sign alerts: %s', 500),
+  SIGNING_OFF: createError(
+    'TOCSIN_ERR_SIGNING_OFF',
+    'Alert signing is turned off on this server (signing.enabled: false), so there is nothing to verify against',
+    404,
+  ),
 } as const;
 
 /** Marks an error with how long to wait; the error handlers send it as `Retry-After`. */

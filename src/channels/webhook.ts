@@ -23,6 +23,20 @@ import { deliveryErrorForNetwork, deliveryErrorForStatus, errorText, retryAfterT
 
 export const SIGNATURE_HEADER = 'tocsin-signature';
 
+// The alert itself is signed too (README "Signatures and verification"): the body's `signed`
+// member is the version's canonical document, and this header carries its Ed25519 signature, so a
+// receiver can check it with the public JWK alone, without sharing a secret with us.
+//   Tocsin-Alert-Signature: kid=<key id>,alg=EdDSA,sig=<base64url signature over JCS(body.signed)>
+export const ALERT_SIGNATURE_HEADER = 'tocsin-alert-signature';
+
+/** The stored signature of one version (src/store/versions.ts), or null for an unsigned one. */
+export type SignatureLookup = (
+  alertId: string,
+  version: number,
+  /** The text sent: a receiver that never got the original is sent a correction whole, as "published". */
+  text: { title?: string; summary?: string; body?: string },
+) => Promise<{ kid: string; alg: string; sig: string; document: string } | null>;
+
 export function signPayload(secret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): string {
   const v1 = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
   return `t=${timestamp},v1=${v1}`;
@@ -87,6 +101,7 @@ export class WebhookChannel implements Messenger {
     private readonly config: WebhookConfig,
     private readonly secret: string | undefined,
     private readonly chat: ChatFormatOptions = {},
+    private readonly signatures?: SignatureLookup,
   ) {
     this.id = config.id;
     this.provider = config.format === 'json' ? 'webhook' : config.format;
@@ -111,17 +126,23 @@ export class WebhookChannel implements Messenger {
   }
 
   async postPart(part: RenderedPart, position: ThreadPosition, signal: AbortSignal): Promise<PostedPart> {
-    const body = part.text;
+    let body = part.text;
     if (this.config.format !== 'json') {
       return postChatWebhook(this.config.format, this.config.url, JSON.parse(body) as SlackPayload, { timeoutMs: this.config.timeoutMs, signal });
     }
-    const event = (JSON.parse(body) as { type?: string }).type ?? 'alert.published';
+    const payload = JSON.parse(body) as { type?: string; id?: string; version?: number; title?: string; summary?: string; body?: string };
+    const event = payload.type ?? 'alert.published';
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'Tocsin-Webhook/1',
       'idempotency-key': position.idempotencyKey,
       'tocsin-event': event,
     };
+    const signed = payload.id && payload.version && this.signatures ? await this.signatures(payload.id, payload.version, payload) : null;
+    if (signed) {
+      body = JSON.stringify({ ...payload, signed: JSON.parse(signed.document) as unknown });
+      headers[ALERT_SIGNATURE_HEADER] = `kid=${signed.kid},alg=${signed.alg},sig=${signed.sig}`;
+    }
     if (this.secret) headers[SIGNATURE_HEADER] = signPayload(this.secret, body);
     let status: number;
     let answer: string;

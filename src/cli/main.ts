@@ -8,6 +8,7 @@ import { registerFollowUpCommands } from './commands/follow-up.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerChannelCommands } from './commands/channels.js';
 import { registerDkimCommands } from './commands/dkim.js';
+import { registerKeysCommands } from './commands/keys.js';
 
 const program = new Command('tocsin')
   .description('Deliver mass-atrocity alerts to subscribers and social accounts, exactly once, with a delivery log.')
@@ -22,5 +23,6 @@ registerFollowUpCommands(program);
 registerConfigCommands(program);
 registerChannelCommands(program);
 registerDkimCommands(program);
+registerKeysCommands(program);
 
 await program.parseAsync(process.argv);

@@ -44,7 +44,7 @@ export function namedEnvIssues(config: unknown, env: NodeJS.ProcessEnv, path: st
   return Object.entries(config).flatMap(([key, item]) => {
     const here = [...path, key];
     // Key material (a PEM private key) is many lines by nature, and never goes into a header.
-    const keyMaterial = /(?:privateKey|signingKey|[kK]eyPem)Env$/.test(key);
+    const keyMaterial = /(?:privateKey|[sS]igningKeys?|[kK]eyPem)Env$/.test(key);
     const names = !keyMaterial && (/Env$/.test(key) || (key === 'env' && path[path.length - 2] === 'tokens')) ? envNames(item) : [];
     const issues = names.flatMap(([sub, name]) => {
       const value = env[name];

@@ -548,6 +548,22 @@ export const configSchema = z.object({
     })
     .prefault({}),
   public: publicSchema,
+  // Signed alerts (README "Signatures and verification"): every published version is signed with
+  // Ed25519, CAP messages with an XML Signature (RSA-SHA256). Keys come from the variables named
+  // here. With a loopback http.publicUrl and no key, a development key is generated into Redis.
+  signing: z
+    .object({
+      enabled: z.boolean().default(true),
+      // PKCS#8 PEM Ed25519 private key (`tocsin keys generate` prints one).
+      signingKeyEnv: envName.default('TOCSIN_SIGNING_KEY'),
+      // Earlier public keys (PEM, one or more) whose signatures still verify after a rotation.
+      retiredSigningKeysEnv: envName.default('TOCSIN_SIGNING_RETIRED_KEYS'),
+      // PKCS#8 PEM RSA private key (2048 bits or more) for the CAP messages' XML Signature.
+      capSigningKeyEnv: envName.default('TOCSIN_CAP_SIGNING_KEY'),
+      // Earlier CAP public keys (PEM), so messages signed before a rotation still verify on /verify.
+      retiredCapSigningKeysEnv: envName.default('TOCSIN_CAP_SIGNING_RETIRED_KEYS'),
+    })
+    .prefault({}),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   secrets: z
     .object({
@@ -570,4 +586,5 @@ export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 export type FetchConfig = z.infer<typeof fetchSchema>;
 export type PublicConfig = z.infer<typeof publicSchema>;
+export type SigningConfig = z.infer<typeof configSchema>['signing'];
 export type CapLevelConfig = PublicConfig['cap']['levels']['watch'];

@@ -45,6 +45,11 @@ export async function healthRoutes(app: FastifyInstance, deps: ConsoleDeps): Pro
         threshold,
         warnings: channels.filter((c) => c.warn).length,
         redisProblem: redisWriteProblem(writes),
+        signingWarning: ctx.signing.development
+          ? `Alerts are signed with a DEVELOPMENT key generated into Redis, because ${ctx.config.signing.signingKeyEnv} is not set. Run "tocsin keys generate" and set the variables it prints before going public.`
+          : !ctx.signing.enabled
+            ? 'Alert signing is turned off (signing.enabled: false): nobody can tell published alerts from forgeries.'
+            : undefined,
       },
       { nav: 'health' },
     );

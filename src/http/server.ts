@@ -33,7 +33,8 @@ export async function buildServer(ctx: Context, options: ServerOptions = {}): Pr
 
   app.get('/healthz', async () => {
     await ctx.redis.ping();
-    return { ok: true };
+    // A development signing key is fine on a laptop and wrong anywhere else: say so where probes look.
+    return { ok: true, signing: !ctx.signing.enabled ? 'off' : ctx.signing.development ? 'development-key' : 'on' };
   });
 
   await app.register(async (admin) => {

@@ -13,6 +13,9 @@ import { feedRoutes } from './feed-routes.js';
 import { capRoutes } from './cap-routes.js';
 import { sitemapRoutes } from './sitemap-route.js';
 import { assetsRoute } from './assets-route.js';
+import { wellKnownRoutes } from './well-known-routes.js';
+import { verifyRoutes } from './verify-routes.js';
+import { signCapXml } from '../signing/cap-signer.js';
 
 import type { PublicRouteOptions } from './route-options.js';
 export type { PublicRouteOptions } from './route-options.js';
@@ -24,7 +27,8 @@ export type { PublicRouteOptions } from './route-options.js';
 export async function publicRoutes(app: FastifyInstance, options: { ctx: Context; signCap?: CapSigner }): Promise<void> {
   const { ctx } = options;
   const site = new PublicSite(ctx);
-  const opts: PublicRouteOptions = { ctx, site, signCap: options.signCap ?? unsigned };
+  const cap = ctx.signing.cap;
+  const opts: PublicRouteOptions = { ctx, site, signCap: options.signCap ?? (cap ? (xml) => signCapXml(xml, cap) : unsigned) };
 
   // Alerts published before versions existed become version 1 (and lost index writes are redone).
   app.addHook('onReady', async () => {
@@ -39,7 +43,11 @@ export async function publicRoutes(app: FastifyInstance, options: { ctx: Context
   await app.register(feedRoutes, opts);
   await app.register(capRoutes, opts);
   await app.register(sitemapRoutes, opts);
-  if (!ctx.config.public.site.enabled) return;
+  await app.register(wellKnownRoutes, opts);
+  // /verify answers in its own page and /api/verify in JSON, so they sit outside the pages' scope.
+  await app.register((scope, o: PublicRouteOptions) => verifyRoutes(scope, o, ctx.config.public.site.enabled), opts);
+  // With the pages off, the signed .json and .sig files are still served.
+  if (!ctx.config.public.site.enabled) return app.register((scope, o: PublicRouteOptions) => alertRoute(scope, o, false), opts);
 
   await app.register(async (pages) => {
     // A bad filter or page link gets a page that says what is wrong, not JSON.

@@ -28,6 +28,11 @@ export class PublicUrls {
   country = (code: string): string => `${this.base}/countries/${code}`;
   cap = (slug: string): string => `${this.base}/cap/${encodeURIComponent(slug)}.xml`;
   capVersion = (slug: string, n: number): string => `${this.base}/cap/${encodeURIComponent(slug)}/v${n}.xml`;
+  /** A version's signed canonical JSON and its detached signature (README "Signatures and verification"). */
+  signedJson = (slug: string, n?: number): string => `${n ? this.alertVersion(slug, n) : this.alert(slug)}.json`;
+  signature = (slug: string, n?: number): string => `${n ? this.alertVersion(slug, n) : this.alert(slug)}.sig`;
+  jwks = (): string => `${this.base}/.well-known/jwks.json`;
+  verify = (): string => `${this.base}/verify`;
   capIndex = (): string => `${this.base}/cap/index.atom`;
   sitemap = (): string => `${this.base}/sitemap.xml`;
 

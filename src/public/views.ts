@@ -154,6 +154,13 @@ export function alertPageView(config: Config, urls: PublicUrls, snapshot: Snapsh
         : [],
     share: shareLinks(alertLink({ slug: e.slug, canonicalUrl: a.canonicalUrl }, config), a.title, a.summary),
     capHref: urls.local(isLatest ? urls.cap(e.slug) : urls.capVersion(e.slug, shown.version)),
+    ...(shown.signature
+      ? {
+          signedHref: urls.local(urls.signedJson(e.slug, isLatest ? undefined : shown.version)),
+          signatureHref: urls.local(urls.signature(e.slug, isLatest ? undefined : shown.version)),
+          verifyHref: `${urls.local(urls.verify())}?url=${encodeURIComponent(isLatest ? urls.alert(e.slug) : urls.alertVersion(e.slug, shown.version))}`,
+        }
+      : {}),
     feeds: feedLinks(urls, { kind: 'all' }),
     subscribe: subscribeBox(config, `Get alerts about ${a.countries.map((c) => countryName(c)).join(', ')} by email`, a.countries),
   };
@@ -173,6 +180,16 @@ export function alertPageView(config: Config, urls: PublicUrls, snapshot: Snapsh
         href: urls.feed({ kind: 'country', code }, 'atom'),
       })),
       { type: 'application/cap+xml', title: 'This alert as a CAP 1.2 message', href: isLatest ? urls.cap(e.slug) : urls.capVersion(e.slug, shown.version) },
+      ...(shown.signature
+        ? [
+            {
+              type: 'application/json',
+              title: 'This version, as the signed canonical JSON',
+              href: urls.signedJson(e.slug, isLatest ? undefined : shown.version),
+            },
+            { type: 'application/json', title: 'Its Ed25519 signature', href: urls.signature(e.slug, isLatest ? undefined : shown.version) },
+          ]
+        : []),
     ],
     published: a.issuedAt,
     modified: isLatest ? e.updatedAt : shown.at,

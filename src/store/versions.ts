@@ -13,6 +13,15 @@ import { errors } from '../errors.js';
 export const VERSION_KINDS = ['original', 'correction', 'retraction'] as const;
 export type VersionKind = (typeof VERSION_KINDS)[number];
 
+/** The Ed25519 signature of a version, over `document`: its canonical JSON (src/signing). */
+export const versionSignatureSchema = z.object({
+  kid: z.string().min(1).max(100),
+  alg: z.literal('EdDSA'),
+  sig: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'must be a base64url Ed25519 signature'),
+  document: z.string().min(2),
+});
+export type VersionSignature = z.output<typeof versionSignatureSchema>;
+
 export const versionSchema = z
   .object({
     version: z.number().int().min(1),
@@ -24,6 +33,8 @@ export const versionSchema = z
     /** Why it was retracted. */
     reason: z.string().trim().min(1).max(2000).optional(),
     alert: publicAlertSchema,
+    /** Set when the version is appended; absent on versions from before signing existed. */
+    signature: versionSignatureSchema.optional(),
   })
   .superRefine((v, ctx) => {
     if ((v.version === 1) !== (v.kind === 'original'))
@@ -99,10 +110,14 @@ export function publicEntry(versions: AlertVersion[]): PublicEntry {
 
 export type AppendResult = { appended: boolean; version: AlertVersion };
 
+/** Signs a version as it is appended (src/signing); throws when signing is on and no key is set. */
+export type VersionSigner = (version: AlertVersion) => VersionSignature;
+
 export class VersionStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    private readonly signer?: VersionSigner,
   ) {}
 
   /**
@@ -113,10 +128,12 @@ export class VersionStore {
   async appendVersion(input: AlertVersionInput): Promise<AppendResult> {
     const parsed = versionSchema.safeParse(input);
     if (!parsed.success) throw errors.ALERT_INVALID(parsed.error.issues.map((i) => `${i.path.join('.') || 'version'}: ${i.message}`).join('; '));
-    const version = parsed.data;
-    const alertId = version.alert.id;
-    const existing = await this.get(alertId, version.version);
+    const alertId = parsed.data.alert.id;
+    const existing = await this.get(alertId, parsed.data.version);
     if (existing) return { appended: false, version: existing };
+    // Signed here, the one place every version (original, correction, retraction) is written.
+    const { signature: _unsigned, ...unsigned } = parsed.data;
+    const version: AlertVersion = this.signer ? { ...unsigned, signature: this.signer(unsigned) } : unsigned;
     const earlier = version.version > 1 ? await this.all(alertId) : [];
     const entry = publicEntry([...earlier.slice(0, version.version - 1), version]);
     const [code, value] = (await appendScript.run(

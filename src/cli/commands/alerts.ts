@@ -28,16 +28,19 @@ export function registerAlertCommands(program: Command): void {
     .command('publish <fileOrId>')
     .description('publish an alert file (stored first as a draft) or a stored alert by id or slug')
     .action((target: string) =>
-      withContext(async (ctx) => {
-        const id = await resolveAlert(ctx, target);
-        const result = await publishAlert(ctx, id, cliActor());
-        if (result.outcome === 'queued') await ctx.audit.record(id, { actor: cliActor(), action: 'publish-requested', detail: 'via the CLI' });
-        print(
-          result.outcome === 'queued'
-            ? `Publishing ${result.alert.slug} (${result.alert.id}). Follow it with: tocsin status ${result.alert.id}`
-            : result.message,
-        );
-      }).catch(fail),
+      withContext(
+        async (ctx) => {
+          const id = await resolveAlert(ctx, target);
+          const result = await publishAlert(ctx, id, cliActor());
+          if (result.outcome === 'queued') await ctx.audit.record(id, { actor: cliActor(), action: 'publish-requested', detail: 'via the CLI' });
+          print(
+            result.outcome === 'queued'
+              ? `Publishing ${result.alert.slug} (${result.alert.id}). Follow it with: tocsin status ${result.alert.id}`
+              : result.message,
+          );
+        },
+        { publishes: true },
+      ).catch(fail),
     );
 
   const alerts = program.command('alerts').description('create, list and show alerts');

@@ -45,12 +45,15 @@ export function registerFollowUpCommands(program: Command): void {
     .description('publish a corrected version (an alert file) on every channel, as a reply to the original')
     .requiredOption('--note <text>', 'what changed, as readers will see it ("The date was 8 January, not 1 August.")')
     .action((id: string, file: string, opts: { note: string }) =>
-      withContext(async (ctx) => {
-        if (!existsSync(file)) throw errors.BODY_INVALID(`file: no file at ${file}`);
-        const input = parseAlertFile(basename(file), readFileSync(file, 'utf8'));
-        const result = await correctAlert(ctx, id, input, opts.note, cliActor());
-        print(result.message);
-      }).catch(fail),
+      withContext(
+        async (ctx) => {
+          if (!existsSync(file)) throw errors.BODY_INVALID(`file: no file at ${file}`);
+          const input = parseAlertFile(basename(file), readFileSync(file, 'utf8'));
+          const result = await correctAlert(ctx, id, input, opts.note, cliActor());
+          print(result.message);
+        },
+        { publishes: true },
+      ).catch(fail),
     );
 
   program
@@ -59,9 +62,12 @@ export function registerFollowUpCommands(program: Command): void {
     .requiredOption('--reason <text>', 'why, as readers will see it')
     .option('--delete-originals', 'also delete the original social posts where the provider allows it')
     .action((id: string, opts: { reason: string; deleteOriginals?: boolean }) =>
-      withContext(async (ctx) => {
-        const result = await retractAlert(ctx, id, opts.reason, cliActor(), { deleteOriginals: opts.deleteOriginals === true });
-        print(result.message);
-      }).catch(fail),
+      withContext(
+        async (ctx) => {
+          const result = await retractAlert(ctx, id, opts.reason, cliActor(), { deleteOriginals: opts.deleteOriginals === true });
+          print(result.message);
+        },
+        { publishes: true },
+      ).catch(fail),
     );
 }

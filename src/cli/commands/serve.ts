@@ -4,6 +4,7 @@ import { createContext } from '../../context.js';
 import { createAccountChannels } from '../../channels/accounts.js';
 import { redactUrl } from '../../store/redis.js';
 import { fail } from '../runtime.js';
+import { errors } from '../../errors.js';
 
 type Role = { api: boolean; workers: boolean; queues?: string[] };
 
@@ -34,6 +35,16 @@ async function serve(role: Role): Promise<void> {
   const config = loadConfig();
   const ctx = await createContext(config);
   const log = ctx.log;
+  // Every role publishes: the API appends version 1 before queuing, workers append follow-ups.
+  if (ctx.signing.problem) {
+    await ctx.close();
+    throw errors.SIGNING_KEY_MISSING(ctx.signing.problem);
+  }
+  if (!ctx.signing.enabled) log.warn('signing.enabled is false: published alerts are NOT signed, and nobody can tell them from forgeries.');
+  if (ctx.signing.development)
+    log.warn(
+      `SIGNING WITH A DEVELOPMENT KEY: ${config.signing.signingKeyEnv} / ${config.signing.capSigningKeyEnv} are not set, so keys were generated once and kept in Redis (allowed only because http.publicUrl ${config.http.publicUrl} is a loopback address). Run \`tocsin keys generate\` and set them before going public.`,
+    );
   log.info({ redis: redactUrl(config.redis.url), prefix: config.redis.prefix }, 'connected to Redis');
   if (ctx.secretGenerated)
     log.warn('TOCSIN_SECRET is not set; links are signed with a secret generated once and kept in Redis. Set TOCSIN_SECRET in production.');
