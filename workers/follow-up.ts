@@ -1,4 +1,5 @@
 import type { Context } from '../src/context.js';
+import { batchSizeFor, paceFanOut } from './pace.js';
 import type { FollowUp, Messenger, PostedPart } from '../src/channels/messenger.js';
 import type { Processor } from '../src/queue/attempt.js';
 import { jobIds } from '../src/queue/jobs.js';
@@ -38,7 +39,8 @@ export function createFollowUpProcessor(ctx: Context, accounts: Map<string, Mess
     return null;
   }
 
-  return async ({ job, lease }) => {
+  return async (attempt) => {
+    const { job, lease } = attempt;
     const { alertId, version } = job.data;
     const [record, alert] = await Promise.all([ctx.versions.get(alertId, version), ctx.alerts.get(alertId)]);
     if (!record || !alert || record.kind === 'original') return { skipped: 'no such follow-up' };
@@ -62,7 +64,7 @@ export function createFollowUpProcessor(ctx: Context, accounts: Map<string, Mess
         : messenger.render(linked);
       await ctx.redis.set(ctx.keys.rendered(alertId, ledgerChannel), JSON.stringify(message), 'NX');
       await ctx.ledger.enqueue(alertId, ledgerChannel, [ACCOUNT_TARGET, ...deletions.map((_, i) => deletionTarget(i))]);
-      await ctx.queues.add({ kind: 'account-post', alertId, channel, version }, jobIds.accountPost(alertId, version));
+      await ctx.queues.add({ kind: 'account-post', alertId, channel, version }, jobIds.accountPost(alertId, version), { level: alert.level });
     }
 
     const pub = await ctx.publications.get(pubId);
@@ -83,14 +85,17 @@ export function createFollowUpProcessor(ctx: Context, accounts: Map<string, Mess
         );
         return rows.map((r) => received.has(r.id) || (kind === 'correction' && r.status === 'confirmed' && matchesPreferences(alert, r.prefs)));
       };
+      const size = batchSizeFor(ctx.config, alert.level);
       let cursor = pub.cursor;
       for (;;) {
         lease.assertValid();
         if (await ctx.halts.stopping(alertId, version)) return { stopped: 'halted' };
-        const page = await ctx.subscribers.select(cursor, ctx.config.email.batchSize, choose);
+        const page = await ctx.subscribers.select(cursor, size, choose);
         if (page.ids.length > 0) {
           await ctx.ledger.enqueue(alertId, ledgerChannel, page.ids.map(String));
-          await ctx.queues.add({ kind: 'email-batch', alertId, subscriberIds: page.ids, version }, jobIds.emailBatch(alertId, page.ids[0], version));
+          await ctx.queues.add({ kind: 'email-batch', alertId, subscriberIds: page.ids, version }, jobIds.emailBatch(alertId, page.ids[0], version), {
+            level: alert.level,
+          });
         }
         if (!(await ctx.publications.advance(pubId, cursor, page.lastExamined, page.ids.length))) {
           cursor = (await ctx.publications.get(pubId)).cursor;
@@ -98,6 +103,7 @@ export function createFollowUpProcessor(ctx: Context, accounts: Map<string, Mess
         }
         cursor = page.lastExamined;
         if (page.done) break;
+        await paceFanOut(ctx, attempt, alertId, ledgerChannel, size);
       }
     }
     await ctx.publications.markFannedOut(pubId);
