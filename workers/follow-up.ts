@@ -69,12 +69,15 @@ export function createFollowUpProcessor(ctx: Context, accounts: Map<string, Mess
 
     const pub = await ctx.publications.get(pubId);
     if (ctx.config.email.enabled && pub.state !== 'fanned-out') {
-      const emails: FollowUpEmails = {
-        followUp: await renderAlertEmail(alert, ctx.config, { kind, at: record.at, note: notice.note }),
-        ...(kind === 'correction' ? { fresh: await renderAlertEmail(alert, ctx.config) } : {}),
-      };
       const ledgerChannel = deliveryChannel(EMAIL_CHANNEL, version);
-      await ctx.redis.set(ctx.keys.rendered(alertId, ledgerChannel), JSON.stringify(emails), 'NX');
+      // A paced fan-out runs again and again from its cursor: render once.
+      if (!(await ctx.redis.exists(ctx.keys.rendered(alertId, ledgerChannel)))) {
+        const emails: FollowUpEmails = {
+          followUp: await renderAlertEmail(alert, ctx.config, { kind, at: record.at, note: notice.note }),
+          ...(kind === 'correction' ? { fresh: await renderAlertEmail(alert, ctx.config) } : {}),
+        };
+        await ctx.redis.set(ctx.keys.rendered(alertId, ledgerChannel), JSON.stringify(emails), 'NX');
+      }
       // Everyone who received an earlier version; for a correction, also everyone it is now for.
       const choose = async (rows: Array<{ id: number; status: string; prefs: Parameters<typeof matchesPreferences>[1] }>) => {
         const received = await receivedVersions(
@@ -90,6 +93,7 @@ export function createFollowUpProcessor(ctx: Context, accounts: Map<string, Mess
       for (;;) {
         lease.assertValid();
         if (await ctx.halts.stopping(alertId, version)) return { stopped: 'halted' };
+        await paceFanOut(ctx, attempt, alertId, ledgerChannel, size);
         const page = await ctx.subscribers.select(cursor, size, choose);
         if (page.ids.length > 0) {
           await ctx.ledger.enqueue(alertId, ledgerChannel, page.ids.map(String));
@@ -103,7 +107,6 @@ export function createFollowUpProcessor(ctx: Context, accounts: Map<string, Mess
         }
         cursor = page.lastExamined;
         if (page.done) break;
-        await paceFanOut(ctx, attempt, alertId, ledgerChannel, size);
       }
     }
     await ctx.publications.markFannedOut(pubId);

@@ -43,6 +43,8 @@ export function createPublishProcessor(ctx: Context, accounts: Map<string, Messe
         lease.assertValid();
         // Halted: stop adding recipients; a resume carries on from the cursor.
         if (await ctx.halts.stopping(alertId, 1)) return { batches: pub.batches, recipients: pub.recipients, halted: true };
+        // Far enough ahead of the senders: look again shortly (before queuing, not after).
+        await paceFanOut(ctx, attempt, alertId, EMAIL_CHANNEL, size);
         const page = await ctx.subscribers.matching(alert, cursor, size);
         if (page.ids.length > 0) {
           // Ledger first: the alert cannot be counted finished while this batch is outstanding.
@@ -57,7 +59,6 @@ export function createPublishProcessor(ctx: Context, accounts: Map<string, Messe
         }
         cursor = page.lastExamined;
         if (page.done) break;
-        await paceFanOut(ctx, attempt, alertId, EMAIL_CHANNEL, size);
       }
     }
     await ctx.publications.markFannedOut(alertId);
