@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { generateKeyPairSync } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
@@ -45,6 +46,8 @@ function parse() {
         // Messages for the slow nodemailer loop baseline; its rate does not depend on N.
         'loop-messages': { type: 'string' },
         'no-dkim': { type: 'boolean', default: false },
+        // Worker processes for the pipeline; with more than 1, each round also runs it with 1.
+        workers: { type: 'string', default: '1' },
         // Writes V8 CPU profiles of the worker and baseline processes here (node --cpu-prof).
         profile: { type: 'string' },
         help: { type: 'boolean', default: false },
@@ -60,6 +63,7 @@ if (args.help) {
   process.stdout.write(`npm run bench -- [--subscribers N] [--batch-size B] [--concurrency C] [--send-concurrency S]
                [--max-connections M] [--sweep-at 10000] [--no-rss-sweep] [--no-baselines]
                [--baseline-messages M] [--loop-messages L] [--rounds 3] [--no-dkim] [--profile DIR]
+               [--workers N]
 Unset tuning flags take the configuration's defaults (src/config/schema.ts).\n`);
   process.exit(0);
 }
@@ -77,6 +81,7 @@ const BASELINE_N = int('baseline-messages', args['baseline-messages']) ?? N;
 const LOOP_N = int('loop-messages', args['loop-messages']) ?? Math.min(BASELINE_N, 5000);
 const ROUNDS = int('rounds', args.rounds) as number;
 const DKIM = !args['no-dkim'];
+const WORKERS = int('workers', args.workers) as number;
 const defaults = benchConfig({}).email;
 const tuning: Tuning = {
   batchSize: int('batch-size', args['batch-size']) ?? defaults.batchSize,
@@ -205,11 +210,15 @@ interface PipelineResult {
   /** The commands behind that figure, per message. */
   redisTopCommands: string;
   batches: number;
+  /** Worker processes that ran it. */
+  workers: number;
   workerIdleRss: number;
   workerPeakRss: number;
   workerHwm: number;
   workerHeap: HeapPeaks;
   workerRssByTenth: number[];
+  /** Each worker process's peak RSS in each tenth of the run. */
+  rssByTenthPerWorker: number[][];
   cpu: { worker: number; redis: number; sink: number };
   sink: SinkCounts;
   sent: number;
@@ -243,25 +252,36 @@ async function seed(admin: Redis, redisUrl: string, smtpUrl: string, n: number):
   return { ctx, n, seedSeconds, redisBytesPerSubscriber: (afterSeed - before) / n, recordBytes, indexBytesPerSubscriber: indexBytes / n };
 }
 
-async function runPipeline(redis: PrivateRedis, admin: Redis, sink: ChildProcess, smtpUrl: string, seeded: Seeded, dkim: boolean): Promise<PipelineResult> {
+async function runPipeline(
+  redis: PrivateRedis,
+  admin: Redis,
+  sink: ChildProcess,
+  smtpUrl: string,
+  seeded: Seeded,
+  dkim: boolean,
+  workerCount = WORKERS,
+): Promise<PipelineResult> {
   const { ctx, n } = seeded;
   const overrides = benchOverrides(redis.url, smtpUrl, PREFIX, tuning, dkim);
-  let worker: ChildProcess | undefined;
+  const workers: ChildProcess[] = [];
   try {
     const source = readFileSync(new URL('../examples/kazakhstan-2022-01.md', import.meta.url), 'utf8');
     const input = parseAlertMarkdown(source);
     const alert = await ctx.alerts.create(newAlert({ ...input, slug: `${input.slug}-${Math.random().toString(36).slice(2, 8)}` }));
 
-    worker = forkBench('worker-process.ts', { BENCH_CONFIG: JSON.stringify(overrides) }, childArgv);
-    await nextMessage(worker, 'ready', 60_000);
-    const pid = worker.pid as number;
+    for (let i = 0; i < workerCount; i++) workers.push(forkBench('worker-process.ts', { BENCH_CONFIG: JSON.stringify(overrides) }, childArgv));
+    await Promise.all(workers.map((w) => nextMessage(w, 'ready', 60_000)));
+    const worker = workers[0];
+    const pids = workers.map((w) => w.pid as number);
+    const pid = pids[0];
+    const workersCpu = () => pids.reduce((sum, p) => sum + cpuSecondsOf(p), 0);
     await sleep(300);
     const workerIdleRss = memoryOf(pid).rss;
     await request(sink, { type: 'reset' }, 'reset-done');
     const beforeRun = await usedMemory(admin);
     const commands0 = await commandCalls(admin);
-    const cpu0 = { worker: cpuSecondsOf(pid), redis: cpuSecondsOf(redis.pid), sink: cpuSecondsOf(sink.pid as number) };
-    const sampler = sampleRss(pid, 50);
+    const cpu0 = { worker: workersCpu(), redis: cpuSecondsOf(redis.pid), sink: cpuSecondsOf(sink.pid as number) };
+    const samplers = pids.map((p) => sampleRss(p, 50));
     const heap = sampleHeap(worker, 500);
 
     const publishedAt = Date.now();
@@ -278,10 +298,11 @@ async function runPipeline(redis: PrivateRedis, admin: Redis, sink: ChildProcess
       await sleep(50);
     }
     const seconds = (performance.now() - t0) / 1000;
-    const { peak: workerPeakRss, byTenth: workerRssByTenth } = sampler.stop();
+    const rss = samplers.map((s) => s.stop());
+    const { peak: workerPeakRss, byTenth: workerRssByTenth } = rss[0];
     const workerHeap = await heap.stop();
     const workerHwm = memoryOf(pid).hwm;
-    const cpu = { worker: cpuSecondsOf(pid) - cpu0.worker, redis: cpuSecondsOf(redis.pid) - cpu0.redis, sink: cpuSecondsOf(sink.pid as number) - cpu0.sink };
+    const cpu = { worker: workersCpu() - cpu0.worker, redis: cpuSecondsOf(redis.pid) - cpu0.redis, sink: cpuSecondsOf(sink.pid as number) - cpu0.sink };
     const commandsByName = callsDelta(await commandCalls(admin), commands0);
     const commands = [...commandsByName.values()].reduce((a, b) => a + b, 0);
     const sinkCounts = await request<SinkCounts & { type: string }>(sink, { type: 'counts' }, 'counts');
@@ -291,7 +312,7 @@ async function runPipeline(redis: PrivateRedis, admin: Redis, sink: ChildProcess
     const pub = await ctx.publications.get(alert.id);
     const fanOutSeconds = pub.startedAt && pub.fannedOutAt ? (Date.parse(pub.fannedOutAt) - Date.parse(pub.startedAt)) / 1000 : NaN;
     const rendered = JSON.parse((await ctx.redis.get(ctx.keys.rendered(alert.id, EMAIL_CHANNEL))) as string) as RenderedEmail;
-    await request(worker, { type: 'stop' }, 'stopped', 30_000);
+    await Promise.all(workers.map((w) => request(w, { type: 'stop' }, 'stopped', 30_000)));
     return {
       n,
       dkim,
@@ -308,9 +329,11 @@ async function runPipeline(redis: PrivateRedis, admin: Redis, sink: ChildProcess
         .map(([name, calls]) => `${name} ${round(calls / n, 2)}`)
         .join(', '),
       batches: pub.batches,
+      workers: workerCount,
       workerIdleRss,
       workerPeakRss,
       workerRssByTenth,
+      rssByTenthPerWorker: rss.map((r) => r.byTenth),
       workerHeap,
       workerHwm,
       cpu,
@@ -319,7 +342,7 @@ async function runPipeline(redis: PrivateRedis, admin: Redis, sink: ChildProcess
       rendered,
     };
   } finally {
-    if (worker) await stopChild(worker, 15_000);
+    await Promise.all(workers.map((w) => stopChild(w, 15_000)));
   }
 }
 
@@ -438,6 +461,8 @@ async function main() {
     // Rounds interleave every variant, so drift in the shared machine's load hits them alike.
     const pipelines: PipelineResult[] = [];
     const plain: PipelineResult[] = [];
+    // With --workers N > 1: the same pipeline with one worker process, in the same rounds.
+    const single: PipelineResult[] = [];
     const raws: BaselineResult[] = [];
     const loops: BaselineResult[] = [];
     // Each round runs every variant; the order rotates from round to round, so no variant always
@@ -461,6 +486,12 @@ async function main() {
         reportPipeline(q);
       },
       async () => {
+        if (WORKERS === 1) return;
+        const one = await runPipeline(redis, admin, sink, smtpUrl, big, DKIM, 1);
+        single.push(one);
+        reportPipeline(one);
+      },
+      async () => {
         if (args['no-baselines']) return;
         const loop = await runBaseline(sink, redis.url, smtpUrl, 'loop', LOOP_N, rendered(), DKIM);
         loops.push(loop);
@@ -477,6 +508,12 @@ async function main() {
 
     const first = pipelines[0];
     const pipelinePerS = median(pipelines.map((p) => p.perSecond));
+    const singlePerS = single.length ? median(single.map((p) => p.perSecond)) : null;
+    const speedup = singlePerS === null ? null : pipelinePerS / singlePerS;
+    // RSS "flat" within a run: no tenth's peak more than 10% above the median tenth, in any worker.
+    const tenthsFlat = (tenths: number[]) => Math.max(...tenths) <= 1.1 * median(tenths);
+    const rssFlatTenths = pipelines.every((p) => p.rssByTenthPerWorker.every(tenthsFlat));
+    const fanOutSeconds = median(pipelines.map((p) => p.fanOutSeconds));
     const plainPerS = plain.length ? median(plain.map((p) => p.perSecond)) : null;
     const rawPerS = raws.length ? median(raws.map((b) => b.perSecond)) : null;
     const loopPerS = loops.length ? median(loops.map((b) => b.perSecond)) : null;
@@ -499,6 +536,7 @@ async function main() {
       // The same on the second half of each run, after the one-off start (first render, fan-out).
       rss_flat_second_half: small ? flat(secondHalf(small), secondHalf(first)) : null,
       redis_250_bytes: big.redisBytesPerSubscriber <= 250,
+      rss_flat_tenths: rssFlatTenths,
     };
     const list = (xs: number[]) => xs.map((x) => Math.round(x)).join(', ');
 
@@ -506,6 +544,10 @@ async function main() {
     print(
       `  pipeline${DKIM ? ', DKIM on ' : '          '}${Math.round(pipelinePerS)} msg/s   [${list(pipelines.map((p) => p.perSecond))}]   worker CPU ${round(pipelineCpu, 3)} ms/msg`,
     );
+    if (singlePerS !== null)
+      print(
+        `  ${WORKERS} worker processes vs 1: ${Math.round(pipelinePerS)} against ${Math.round(singlePerS)} msg/s [${list(single.map((p) => p.perSecond))}] = ${round(speedup!, 2)}x (worker CPU with 1: ${round(median(single.map((p) => msPer(p.cpu.worker, p.n))), 3)} ms/msg)`,
+      );
     if (plainPerS !== null)
       print(`  pipeline, DKIM off ${Math.round(plainPerS)} msg/s   [${list(plain.map((p) => p.perSecond))}]   worker CPU ${round(plainCpu!, 3)} ms/msg`);
     if (rawPerS !== null)
@@ -528,6 +570,17 @@ async function main() {
     } else print(`  worker peak RSS ${mb(first.workerPeakRss)} MB at ${first.n.toLocaleString('en')}`);
     print(
       `  redis per subscriber ${Math.round(big.redisBytesPerSubscriber)} bytes (target <= 250) ${targets.redis_250_bytes ? 'met' : 'NOT met'}; ledger ${Math.round(first.ledgerBytesPerDelivery)} bytes per delivery`,
+    );
+    print(
+      `  worker RSS in each tenth of the run (MB, first round${WORKERS > 1 ? ', each worker' : ''}): ${first.rssByTenthPerWorker.map((t) => t.map((b) => Math.round(mb(b))).join(' ')).join(' | ')}   (no tenth > 1.1 x median) ${rssFlatTenths ? 'met' : 'NOT met'}`,
+    );
+    print(
+      `  fan-out ${round(fanOutSeconds)} s (paced: at most email.fanOutAhead recipients ahead of the senders); Redis ${Math.round(big.redisBytesPerSubscriber)} bytes per subscriber, ${Math.round(first.runBytesPerDelivery)} per delivery (ledger ${Math.round(first.ledgerBytesPerDelivery)})`,
+    );
+    print(
+      `  load average at the end: ${loadavg()
+        .map((x) => round(x, 1))
+        .join(' ')} (${cpus().length} CPUs)`,
     );
     print(`  total wall time ${round((performance.now() - started) / 1000)} s`);
 
@@ -559,6 +612,13 @@ async function main() {
         worker_second_half_rss_mb_small: small ? mb(secondHalf(small)) : null,
         small_subscribers: small ? small.n : null,
         worker_idle_rss_mb: mb(first.workerIdleRss),
+        worker_rss_by_tenth_mb: first.rssByTenthPerWorker.map((t) => t.map((b) => Math.round(mb(b)))),
+        workers: WORKERS,
+        pipeline_1_worker_per_s: singlePerS === null ? null : Math.round(singlePerS),
+        workers_speedup: speedup === null ? null : round(speedup, 2),
+        fan_out_seconds: round(fanOutSeconds, 1),
+        seed_seconds: round(big.seedSeconds, 1),
+        load_average: loadavg().map((x) => round(x, 2)),
         redis_bytes_per_subscriber: Math.round(big.redisBytesPerSubscriber),
         redis_record_bytes: Math.round(big.recordBytes),
         redis_index_bytes_per_subscriber: Math.round(big.indexBytesPerSubscriber),
@@ -585,7 +645,7 @@ async function main() {
 }
 
 function reportPipeline(r: PipelineResult, seeded?: Seeded) {
-  print(`  pipeline, ${r.n.toLocaleString('en')} subscribers, DKIM ${r.dkim ? 'on' : 'off'}`);
+  print(`  pipeline, ${r.n.toLocaleString('en')} subscribers, DKIM ${r.dkim ? 'on' : 'off'}, ${r.workers} worker process${r.workers > 1 ? 'es' : ''}`);
   if (seeded && seeded.n === r.n && r.n !== N)
     print(`    redis: ${Math.round(seeded.redisBytesPerSubscriber)} bytes per subscriber (seeded in ${round(seeded.seedSeconds)} s)`);
   print(
@@ -600,7 +660,7 @@ function reportPipeline(r: PipelineResult, seeded?: Seeded) {
     `    ledger: ${Math.round(r.ledgerBytesPerDelivery)} bytes per delivery; Redis grew ${Math.round(r.runBytesPerDelivery)} bytes per delivery in all (ledger, events, finished jobs)`,
   );
   print(`    worker RSS: ${mb(r.workerIdleRss)} MB idle, ${mb(r.workerPeakRss)} MB peak while sending (VmHWM ${mb(r.workerHwm)} MB)`);
-  print(`    worker RSS peak in each tenth of the run (MB): ${r.workerRssByTenth.map((b) => Math.round(mb(b))).join(' ')}`);
+  print(`    worker RSS peak in each tenth of the run (MB): ${r.rssByTenthPerWorker.map((t) => t.map((b) => Math.round(mb(b))).join(' ')).join(' | ')}`);
   print(
     `    worker V8 heap used / external memory peak in each tenth (MB): ${r.workerHeap.heapByTenth.map((b) => Math.round(mb(b))).join(' ')} / ${r.workerHeap.externalByTenth.map((b) => Math.round(mb(b))).join(' ')}`,
   );

@@ -36,7 +36,7 @@ describe('two runs of the same publish job at once', () => {
     );
     const alert = await storeAlert(ctx, { countries: ['SO'], level: 'warning' });
     await ctx.alerts.transition(alert.id, ['draft'], 'publishing');
-    await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));
+    await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id), { level: alert.level });
 
     const process = createPublishProcessor(ctx, new Map());
     const attempts = await Promise.all([attemptOf<'publish'>(ctx, jobIds.publish(alert.id)), attemptOf<'publish'>(ctx, jobIds.publish(alert.id))]);

@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { WaitingError, Worker } from 'bullmq';
 import type { Context } from '../src/context.js';
 import type { Outcome } from '../src/store/ledger.js';
 import type { Processor } from '../src/queue/attempt.js';
@@ -11,7 +11,8 @@ import { maskEmailsIn } from '../src/domain/subscriber.js';
 import { recordBounce } from '../src/subscriptions/bounces/policy.js';
 import { EMAIL_CHANNEL } from '../src/publish/rendered.js';
 import { personalLinks } from '../src/publish/links.js';
-import { backoffDelay } from '../src/queue/queues.js';
+import { QUEUE, backoffDelay, priorityFor } from '../src/queue/queues.js';
+import { LaneWatch } from '../src/queue/lane.js';
 import { LeaseLost } from '../src/delivery/lease.js';
 import { withDeadline } from '../src/net/deadline.js';
 import { deliveryChannel } from '../src/delivery/delivery-channel.js';
@@ -27,7 +28,9 @@ type Tally = Record<'sent' | 'failed' | 'retrying' | 'skipped' | 'unknown', numb
  * message it checks that the attempt still holds the job and that the alert is not halted: a
  * worker that froze past its lock stops, having sent at most what was already in the server's
  * hands; a halt stops it at the next message. Transient failures make the job retry later, for
- * the recipients not yet sent only.
+ * the recipients not yet sent only. A batch gives way when a batch of a higher level (an
+ * emergency) is waiting: it hands back the recipients it has not tried and goes back to its queue,
+ * first in line among its own level.
  */
 export function createEmailProcessor(ctx: Context, transport: MailTransport): Processor<'email-batch'> {
   const from = ctx.config.email.from;
@@ -35,12 +38,14 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport): Pr
   const templates = new EmailTemplates(ctx, { from, listId: `<alerts.${new URL(ctx.config.http.publicUrl).hostname}>` });
   const breaker = new SmtpBreaker(ctx.config.email.breaker);
   const deadlineMs = ctx.config.email.sendDeadlineMs;
+  const lane = new LaneWatch(ctx.queues.get(QUEUE.email), ctx.config.email.laneCheckMs);
 
   return async ({ job, token, lease, worker }) => {
     const { alertId, subscriberIds } = job.data;
     const version = job.data.version ?? 1;
     const channel = deliveryChannel(EMAIL_CHANNEL, version);
     const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const priority = job.opts.priority || priorityFor(null);
     const tally: Tally = { sent: 0, failed: 0, retrying: 0, skipped: 0, unknown: 0 };
     const mime = await templates.get(alertId, version);
     if (!mime) throw new Error(`alert ${alertId} has no rendered email for version ${version}; was it published?`);
@@ -49,7 +54,7 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport): Pr
     const ids = claimed.map((c) => Number(c.target));
     const [recipients, received] = await Promise.all([ctx.subscribers.recipients(ids), receivedVersions(ctx, alertId, version, ids)]);
     const retryAt = Date.now() + backoffDelay(job.attemptsMade + 1, ctx.config.email.retry, job.id);
-    let stop: { why: 'lease' | 'breaker'; pauseMs?: number; reason: string } | undefined;
+    let stop: { why: 'lease' | 'breaker' | 'give-way'; pauseMs?: number; reason: string } | undefined;
     let lastTransient = '';
 
     // Each outcome is written as soon as it is known (ioredis pipelines the concurrent writes),
@@ -67,6 +72,11 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport): Pr
         if (!lease.valid()) {
           queue.unshift(claim);
           stop ??= { why: 'lease', reason: 'the lease ran out' };
+          break;
+        }
+        if (lane.higherWaiting(priority)) {
+          queue.unshift(claim);
+          stop ??= { why: 'give-way', reason: 'a batch of a higher level is waiting' };
           break;
         }
         const halt = await ctx.halts.stopping(alertId, version);
@@ -126,6 +136,19 @@ export function createEmailProcessor(ctx: Context, transport: MailTransport): Pr
     await Promise.all(Array.from({ length: Math.min(ctx.config.email.sendConcurrency, claimed.length) }, sendNext));
 
     if (stop?.why === 'lease') throw new LeaseLost(stop.reason);
+    if (stop?.why === 'give-way') {
+      // Every send in flight has been recorded; what is left was never handed to the server.
+      await ctx.ledger.release(
+        alertId,
+        channel,
+        token,
+        queue.map((c) => c.target),
+      );
+      lane.forget();
+      ctx.log.info({ alertId, version, job: job.id, sent: tally.sent, handedBack: queue.length }, 'email batch gives way to a higher level');
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     if (stop?.why === 'breaker' && stop.pauseMs) {
       const until = new Date(Date.now() + stop.pauseMs);
       // Not sent, not attempted: back to retrying, with the reason, for when the pause is over.

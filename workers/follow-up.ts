@@ -1,4 +1,5 @@
 import type { Context } from '../src/context.js';
+import { batchSizeFor, paceFanOut } from './pace.js';
 import type { FollowUp, Messenger, PostedPart } from '../src/channels/messenger.js';
 import type { Processor } from '../src/queue/attempt.js';
 import { jobIds } from '../src/queue/jobs.js';
@@ -38,7 +39,8 @@ export function createFollowUpProcessor(ctx: Context, accounts: Map<string, Mess
     return null;
   }
 
-  return async ({ job, lease }) => {
+  return async (attempt) => {
+    const { job, lease } = attempt;
     const { alertId, version } = job.data;
     const [record, alert] = await Promise.all([ctx.versions.get(alertId, version), ctx.alerts.get(alertId)]);
     if (!record || !alert || record.kind === 'original') return { skipped: 'no such follow-up' };
@@ -62,17 +64,20 @@ export function createFollowUpProcessor(ctx: Context, accounts: Map<string, Mess
         : messenger.render(linked);
       await ctx.redis.set(ctx.keys.rendered(alertId, ledgerChannel), JSON.stringify(message), 'NX');
       await ctx.ledger.enqueue(alertId, ledgerChannel, [ACCOUNT_TARGET, ...deletions.map((_, i) => deletionTarget(i))]);
-      await ctx.queues.add({ kind: 'account-post', alertId, channel, version }, jobIds.accountPost(alertId, version));
+      await ctx.queues.add({ kind: 'account-post', alertId, channel, version }, jobIds.accountPost(alertId, version), { level: alert.level });
     }
 
     const pub = await ctx.publications.get(pubId);
     if (ctx.config.email.enabled && pub.state !== 'fanned-out') {
-      const emails: FollowUpEmails = {
-        followUp: await renderAlertEmail(alert, ctx.config, { kind, at: record.at, note: notice.note }),
-        ...(kind === 'correction' ? { fresh: await renderAlertEmail(alert, ctx.config) } : {}),
-      };
       const ledgerChannel = deliveryChannel(EMAIL_CHANNEL, version);
-      await ctx.redis.set(ctx.keys.rendered(alertId, ledgerChannel), JSON.stringify(emails), 'NX');
+      // A paced fan-out runs again and again from its cursor: render once.
+      if (!(await ctx.redis.exists(ctx.keys.rendered(alertId, ledgerChannel)))) {
+        const emails: FollowUpEmails = {
+          followUp: await renderAlertEmail(alert, ctx.config, { kind, at: record.at, note: notice.note }),
+          ...(kind === 'correction' ? { fresh: await renderAlertEmail(alert, ctx.config) } : {}),
+        };
+        await ctx.redis.set(ctx.keys.rendered(alertId, ledgerChannel), JSON.stringify(emails), 'NX');
+      }
       // Everyone who received an earlier version; for a correction, also everyone it is now for.
       const choose = async (rows: Array<{ id: number; status: string; prefs: Parameters<typeof matchesPreferences>[1] }>) => {
         const received = await receivedVersions(
@@ -83,14 +88,18 @@ export function createFollowUpProcessor(ctx: Context, accounts: Map<string, Mess
         );
         return rows.map((r) => received.has(r.id) || (kind === 'correction' && r.status === 'confirmed' && matchesPreferences(alert, r.prefs)));
       };
+      const size = batchSizeFor(ctx.config, alert.level);
       let cursor = pub.cursor;
       for (;;) {
         lease.assertValid();
         if (await ctx.halts.stopping(alertId, version)) return { stopped: 'halted' };
-        const page = await ctx.subscribers.select(cursor, ctx.config.email.batchSize, choose);
+        await paceFanOut(ctx, attempt, alertId, ledgerChannel, size);
+        const page = await ctx.subscribers.select(cursor, size, choose);
         if (page.ids.length > 0) {
           await ctx.ledger.enqueue(alertId, ledgerChannel, page.ids.map(String));
-          await ctx.queues.add({ kind: 'email-batch', alertId, subscriberIds: page.ids, version }, jobIds.emailBatch(alertId, page.ids[0], version));
+          await ctx.queues.add({ kind: 'email-batch', alertId, subscriberIds: page.ids, version }, jobIds.emailBatch(alertId, page.ids[0], version), {
+            level: alert.level,
+          });
         }
         if (!(await ctx.publications.advance(pubId, cursor, page.lastExamined, page.ids.length))) {
           cursor = (await ctx.publications.get(pubId)).cursor;

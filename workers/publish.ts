@@ -6,6 +6,7 @@ import { ACCOUNT_TARGET } from './account.js';
 import type { Processor } from '../src/queue/attempt.js';
 import { ensureOriginalVersion } from '../src/publish/versions.js';
 import { withLink } from '../src/domain/alert-link.js';
+import { batchSizeFor, paceFanOut } from './pace.js';
 
 /**
  * Renders every channel's message once, then fans out: one job per account on that account's
@@ -15,7 +16,8 @@ import { withLink } from '../src/domain/alert-link.js';
  * cursor only moves by compare-and-set, so each batch is counted once whoever queued it.
  */
 export function createPublishProcessor(ctx: Context, accounts: Map<string, Messenger>): Processor<'publish'> {
-  return async ({ job, lease }) => {
+  return async (attempt) => {
+    const { job, lease } = attempt;
     const { alertId } = job.data;
     const alert = await ctx.alerts.get(alertId);
     // A resume puts a halted alert back to publishing; anything else is not ours to fan out.
@@ -29,22 +31,25 @@ export function createPublishProcessor(ctx: Context, accounts: Map<string, Messe
     for (const [channel, messenger] of accounts) {
       await storeRenderedOnce(ctx, alert, channel, () => messenger.render(linked));
       await ctx.ledger.enqueue(alertId, channel, [ACCOUNT_TARGET]);
-      await ctx.queues.add({ kind: 'account-post', alertId, channel }, jobIds.accountPost(alertId));
+      await ctx.queues.add({ kind: 'account-post', alertId, channel }, jobIds.accountPost(alertId), { level: alert.level });
     }
 
     let pub = await ctx.publications.get(alertId);
     if (ctx.config.email.enabled && pub.state !== 'fanned-out') {
       await storeRenderedOnce(ctx, alert, EMAIL_CHANNEL);
+      const size = batchSizeFor(ctx.config, alert.level);
       let cursor = pub.cursor;
       for (;;) {
         lease.assertValid();
         // Halted: stop adding recipients; a resume carries on from the cursor.
         if (await ctx.halts.stopping(alertId, 1)) return { batches: pub.batches, recipients: pub.recipients, halted: true };
-        const page = await ctx.subscribers.matching(alert, cursor, ctx.config.email.batchSize);
+        // Far enough ahead of the senders: look again shortly (before queuing, not after).
+        await paceFanOut(ctx, attempt, alertId, EMAIL_CHANNEL, size);
+        const page = await ctx.subscribers.matching(alert, cursor, size);
         if (page.ids.length > 0) {
           // Ledger first: the alert cannot be counted finished while this batch is outstanding.
           await ctx.ledger.enqueue(alertId, EMAIL_CHANNEL, page.ids.map(String));
-          await ctx.queues.add({ kind: 'email-batch', alertId, subscriberIds: page.ids }, jobIds.emailBatch(alertId, page.ids[0]));
+          await ctx.queues.add({ kind: 'email-batch', alertId, subscriberIds: page.ids }, jobIds.emailBatch(alertId, page.ids[0]), { level: alert.level });
         }
         // Compare-and-set: if another run of this job got further meanwhile, follow it from its
         // cursor; the batch it queued is the same job id, and is counted once.

@@ -28,6 +28,9 @@ export function benchOverrides(redisUrl: string, smtpUrl: string, prefix: string
       smtpUrl,
       from: BENCH_FROM,
       batchSize: tuning.batchSize,
+      // The benchmark alert is an emergency; its batches are the tuning's size too, so the
+      // figures stay comparable with earlier runs (the lane's smaller batches are for first-mail time).
+      emergencyBatchSize: tuning.batchSize,
       concurrency: tuning.concurrency,
       sendConcurrency: tuning.sendConcurrency,
       pool: { maxConnections: tuning.maxConnections },

@@ -435,6 +435,16 @@ export const configSchema = z.object({
         .prefault({}),
       dkim: dkimSchema.optional(),
       batchSize: z.number().int().min(1).max(5000).default(500),
+      // An emergency alert's batches are smaller, so its first mails go out sooner and its
+      // batches spread over every worker process at once.
+      emergencyBatchSize: z.number().int().min(1).max(5000).default(50),
+      // The fan-out stays at most this many recipients (at least one batch) ahead of the senders
+      // (queued or being sent), so that the queue and the worker's memory do not grow with the
+      // list, and a 1M-recipient send does not put 2,000 batches in Redis at once.
+      fanOutAhead: z.number().int().min(1).max(10_000_000).default(10_000),
+      // How often a sending batch looks whether a batch of a higher level is waiting; if so it
+      // hands its unsent recipients back and gives way. One cheap Redis call per process per period.
+      laneCheckMs: z.number().int().min(10).max(10_000).default(100),
       // Batch jobs processed at once by one worker process.
       concurrency: z.number().int().min(1).max(50).default(2),
       // Messages in flight at once inside one batch.

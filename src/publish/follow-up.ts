@@ -96,6 +96,7 @@ async function followUp(
   await ctx.queues.add(
     { kind: 'follow-up', alertId: alert.id, version, ...(how.deleteOriginals ? { deleteOriginals: true } : {}) },
     jobIds.followUp(alert.id, version),
+    { level: alert.level },
   );
   await ctx.audit.record(alert.id, { actor: how.actor, ...(how.role ? { role: how.role } : {}), action: status, detail: `version ${version}: ${how.note}` });
   await ctx.activity.append({ type: status, alert: alert.id, version, actor: how.actor });

@@ -82,8 +82,11 @@ export async function resumeAlert(ctx: Context, idOrSlug: string, actor: string,
   }
   // A fan-out the halt stopped goes on from its cursor (a new job id: the first one completed).
   if ((await ctx.publications.get(deliveryId(alert.id, latest))).state === 'fanning-out') {
-    if (latest === 1) await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.resume(alert.id, round));
-    else await ctx.queues.add({ kind: 'follow-up', alertId: alert.id, version: latest }, `${jobIds.followUp(alert.id, latest)}-resume-${round}`);
+    if (latest === 1) await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.resume(alert.id, round), { level: alert.level });
+    else
+      await ctx.queues.add({ kind: 'follow-up', alertId: alert.id, version: latest }, `${jobIds.followUp(alert.id, latest)}-resume-${round}`, {
+        level: alert.level,
+      });
     result.jobs++;
   }
   await ctx.publications.reopenIfNeeded(alert.id);

@@ -25,7 +25,7 @@ export async function publishAlert(ctx: Context, idOrSlug: string, actor = 'cli'
       // Re-adding the deterministic job id is a no-op if it exists, and recovers a lost enqueue.
       if (previous === 'publishing') {
         await ensureOriginalVersion(ctx, alert, actor);
-        await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));
+        await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id), { level: alert.level });
       }
       return { outcome: 'already', alert: { ...alert, status: previous }, message: `Alert ${alert.slug} is already ${previous}; nothing was sent again.` };
     }
@@ -33,7 +33,7 @@ export async function publishAlert(ctx: Context, idOrSlug: string, actor = 'cli'
   }
   // The public page (version 1) exists before anything that links to it is sent.
   await ensureOriginalVersion(ctx, alert, actor);
-  await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id));
+  await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.publish(alert.id), { level: alert.level });
   await ctx.activity.append({ type: 'publish-requested', alert: alert.id, actor });
   return { outcome: 'queued', alert: { ...alert, status: 'publishing' } };
 }

@@ -7,9 +7,11 @@ import { EMAIL_CHANNEL } from './rendered.js';
 /** Queues jobs for deliveries moved back to `queued`: batches of email, or the account's post. */
 export async function queueAgain(ctx: Context, alertId: string, ledgerChannel: string, targets: string[], round: string): Promise<number> {
   const { channel, version } = parseDeliveryChannel(ledgerChannel);
+  // Re-queued work keeps its alert's lane.
+  const level = (await ctx.alerts.get(alertId))?.level;
   if (channel !== EMAIL_CHANNEL) {
     if (!targets.includes(ACCOUNT_TARGET)) return 0;
-    await ctx.queues.add({ kind: 'account-post', alertId: alertId, channel, version }, jobIds.retry(jobIds.accountPost(alertId, version), round));
+    await ctx.queues.add({ kind: 'account-post', alertId: alertId, channel, version }, jobIds.retry(jobIds.accountPost(alertId, version), round), { level });
     return 1;
   }
   const ids = targets.map(Number).sort((a, b) => a - b);
@@ -20,6 +22,7 @@ export async function queueAgain(ctx: Context, alertId: string, ledgerChannel: s
     await ctx.queues.add(
       { kind: 'email-batch', alertId: alertId, subscriberIds: batch, version },
       jobIds.retry(jobIds.emailBatch(alertId, batch[0], version), round),
+      { level },
     );
     jobs++;
   }

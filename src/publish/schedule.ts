@@ -35,7 +35,7 @@ export async function schedulePublish(ctx: Context, idOrSlug: string, at: Date, 
   if (!changed) throw errors.ALERT_NOT_PUBLISHABLE(alert.slug, previous ?? 'missing');
   try {
     const job: ScheduledPublishJob = { kind: 'scheduled-publish', alertId: alert.id };
-    await ctx.queues.add(job, jobId, { delayMs: at.getTime() - Date.now() });
+    await ctx.queues.add(job, jobId, { level: alert.level, delayMs: at.getTime() - Date.now() });
   } catch (err) {
     // Without its job the schedule would silently never fire: put the alert back as it was.
     await ctx.alerts.transition(alert.id, ['scheduled'], alert.status as 'draft' | 'approved', { scheduleJob: '', scheduledFor: '' });

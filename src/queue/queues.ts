@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config, RetryConfig } from '../config/schema.js';
 import type { Keys } from '../store/keys.js';
+import { LEVELS, levelRank, type Level } from '../domain/alert.js';
 import { queueOf, type TocsinJob } from './jobs.js';
 
 export { QUEUE } from './jobs.js';
@@ -33,6 +34,25 @@ export function jobDefaults(retry: RetryConfig, keep: Config['queues']): JobsOpt
   };
 }
 
+/**
+ * The emergency lane: a job's BullMQ priority comes from its alert's level, here and nowhere else.
+ * 1 is served first. Every job gets one, because BullMQ serves jobs without a priority before all
+ * prioritized ones. Emergency 1, warning 2, watch 3, a report or update (no level) 4.
+ */
+export function priorityFor(level: Level | null | undefined): number {
+  return LEVELS.length - levelRank(level ?? null);
+}
+
+/** The priorities served before `priority` (empty for an emergency). */
+export const prioritiesAbove = (priority: number): number[] => Array.from({ length: Math.max(0, priority - 1) }, (_, i) => i + 1);
+
+export interface AddOptions {
+  /** The alert's level, which sets the job's priority (emergency first). */
+  level: Level | null | undefined;
+  /** For scheduled publishing. */
+  delayMs?: number;
+}
+
 /** The producer side of every queue, opened lazily and closed together. */
 export class Queues {
   private readonly open = new Map<string, Queue>();
@@ -57,10 +77,15 @@ export class Queues {
     return queue;
   }
 
-  /** Adds any job to its queue with its kind's defaults; `delayMs` for scheduled publishing. */
-  add(job: TocsinJob, jobId: string, options: { delayMs?: number } = {}) {
+  /** Adds any job to its queue with its kind's defaults and its alert level's priority. */
+  add(job: TocsinJob, jobId: string, options: AddOptions) {
     const defaults = jobDefaults(retryFor(this.config, job.kind), this.config.queues);
-    return this.get(queueOf(job)).add(job.kind, job, { ...defaults, jobId, ...(options.delayMs ? { delay: options.delayMs } : {}) });
+    return this.get(queueOf(job)).add(job.kind, job, {
+      ...defaults,
+      jobId,
+      priority: priorityFor(options.level),
+      ...(options.delayMs ? { delay: options.delayMs } : {}),
+    });
   }
 
   async close(): Promise<void> {

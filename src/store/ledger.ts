@@ -165,6 +165,34 @@ return applied
 `,
 );
 
+// KEYS: ledger, counts. ARGV: channel, now, token, target...
+// sending under this token -> queued: a batch that gives way to an emergency hands back the
+// recipients it claimed but never handed to the SMTP server. Entries another attempt holds stay.
+const releaseScript = defineLua(
+  'ledger_release',
+  2,
+  `${COMMON_LUA}
+local released = 0
+for i = 4, #ARGV do
+  local raw = redis.call('HGET', KEYS[1], ARGV[i])
+  if raw then
+    local e = cjson.decode(raw)
+    if e.s == 'sending' and e.o == ARGV[3] then
+      e.s = 'queued'
+      e.o = nil
+      e.a = math.max(0, (e.a or 1) - 1)
+      e.t = tonumber(ARGV[2])
+      redis.call('HSET', KEYS[1], ARGV[i], cjson.encode(e))
+      bump(KEYS[2], ARGV[1], 'sending', -1)
+      bump(KEYS[2], ARGV[1], 'queued', 1)
+      released = released + 1
+    end
+  end
+end
+return released
+`,
+);
+
 // KEYS: ledger, counts, events, problems. ARGV: channel, now, maxEvents, fromState, toState, note, halt, target...
 // Moves entries in fromState to toState: failed/unknown -> queued (retry, resend), unknown -> sent
 // (confirmed by hand), queued/retrying -> skipped (halt: `halt` = 'mark'), skipped -> queued
@@ -244,6 +272,22 @@ export class Ledger {
       [k.ledger(alertId, channel), k.counts(alertId), k.channels(alertId), k.events(alertId)],
       [channel, Date.now(), this.maxEvents, ...targets],
     )) as number;
+  }
+
+  /**
+   * Hands back, as `queued`, targets this attempt claimed and never tried (not an attempt: the
+   * count goes back down). Only entries still `sending` under `token` move.
+   */
+  async release(alertId: string, channel: string, token: string, targets: string[]): Promise<number> {
+    if (targets.length === 0) return 0;
+    const k = this.keys;
+    return (await releaseScript.run(this.redis, [k.ledger(alertId, channel), k.counts(alertId)], [channel, Date.now(), token, ...targets])) as number;
+  }
+
+  /** Deliveries of one channel queued or being sent: how far a fan-out is ahead of the senders. */
+  async pending(alertId: string, channel: string): Promise<number> {
+    const [queued, sending] = await this.redis.hmget(this.keys.counts(alertId), `${channel}|queued`, `${channel}|sending`);
+    return Number(queued ?? 0) + Number(sending ?? 0);
   }
 
   /** Marks as `sending` under `token` every target that still needs sending, and returns them. */

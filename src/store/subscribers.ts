@@ -113,6 +113,38 @@ export class SubscriberStore {
     return { id, created: true };
   }
 
+  /**
+   * Creates many new subscribers in two pipelined rounds: ids are reserved at once, every
+   * address is claimed in its index bucket (HSETNX), then the records whose address was free are
+   * written. An address already known keeps its subscriber (created: false; its reserved id stays
+   * unused), as with create(). For seeding large lists (the benchmark); records are create()'s.
+   */
+  async createNew(subs: NewSubscriber[]): Promise<Array<{ id: number; created: boolean }>> {
+    if (subs.length === 0) return [];
+    const last = await this.redis.incrby(this.keys.subscriberSeq(), subs.length);
+    const first = last - subs.length + 1;
+    const now = Math.floor(Date.now() / 1000);
+    const emails = subs.map((sub) => normaliseEmail(sub.email));
+    // Commands issued together go out back to back on the connection (and to each node of a
+    // cluster), without waiting for each answer.
+    const claimed = (await Promise.all(emails.map((email, i) => this.redis.hsetnx(this.keys.subscriberByEmail(email), email, first + i)))).map((n) => n === 1);
+    const writes: Array<Promise<unknown>> = [];
+    subs.forEach((sub, i) => {
+      if (!claimed[i]) return;
+      const record = encode({ ...sub, createdAt: sub.createdAt ?? now });
+      if (record[FIELD.language] === 'en') delete record[FIELD.language];
+      if (record[FIELD.minLevel] === 'all') delete record[FIELD.minLevel];
+      writes.push(this.redis.hset(this.keys.subscriber(first + i), record));
+    });
+    await Promise.all(writes);
+    const out: Array<{ id: number; created: boolean }> = [];
+    for (let i = 0; i < subs.length; i++) {
+      if (claimed[i]) out.push({ id: first + i, created: true });
+      else out.push({ id: Number(await this.redis.hget(this.keys.subscriberByEmail(emails[i]), emails[i])), created: false });
+    }
+    return out;
+  }
+
   async update(id: number, changes: Partial<Omit<Subscriber, 'id' | 'email'>>): Promise<void> {
     const fields = encode(changes);
     if (Object.keys(fields).length > 0) await this.redis.hset(this.keys.subscriber(id), fields);

@@ -5,6 +5,8 @@ export interface ReceivedMail {
   from: string;
   to: string[];
   raw: Buffer;
+  /** When the server accepted it (Date.now()). */
+  at: number;
 }
 
 export interface SmtpBehaviour {
@@ -26,6 +28,9 @@ export class TestSmtpServer {
   held = 0;
   private server?: SMTPServer;
   port = 0;
+
+  /** `keepBodies: false` keeps envelopes only (tens of thousands of 40 KB messages). */
+  constructor(private readonly options: { keepBodies?: boolean } = {}) {}
 
   async start(port = 0): Promise<this> {
     const options: SMTPServerOptions = {
@@ -58,7 +63,12 @@ export class TestSmtpServer {
                 this.held--;
               }
               if (this.behaviour.dataDelayMs) await new Promise((r) => setTimeout(r, this.behaviour.dataDelayMs));
-              this.received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to, raw: Buffer.concat(chunks) });
+              this.received.push({
+                from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+                to,
+                raw: this.options.keepBodies === false ? Buffer.alloc(0) : Buffer.concat(chunks),
+                at: Date.now(),
+              });
               callback();
             })(),
         );
