@@ -1,5 +1,6 @@
 import type { Context } from '../src/context.js';
 import { batchSizeFor, paceFanOut } from './pace.js';
+import { skipHaltedPage } from '../src/publish/halt.js';
 import type { FollowUp, Messenger, PostedPart } from '../src/channels/messenger.js';
 import type { Processor } from '../src/queue/attempt.js';
 import { jobIds } from '../src/queue/jobs.js';
@@ -92,10 +93,12 @@ export function createFollowUpProcessor(ctx: Context, accounts: Map<string, Mess
       let cursor = pub.cursor;
       for (;;) {
         lease.assertValid();
-        if (await ctx.halts.stopping(alertId, version)) return { stopped: 'halted' };
-        await paceFanOut(ctx, attempt, alertId, ledgerChannel, size);
+        // Halted: the rest of the list goes into the ledger as skipped, as for the original.
+        const halt = await ctx.halts.stopping(alertId, version);
+        if (!halt) await paceFanOut(ctx, attempt, alertId, ledgerChannel, size);
         const page = await ctx.subscribers.select(cursor, size, choose);
-        if (page.ids.length > 0) {
+        if (page.ids.length > 0 && halt) await skipHaltedPage(ctx, alertId, ledgerChannel, page.ids.map(String), halt);
+        else if (page.ids.length > 0) {
           await ctx.ledger.enqueue(alertId, ledgerChannel, page.ids.map(String));
           await ctx.queues.add({ kind: 'email-batch', alertId, subscriberIds: page.ids, version }, jobIds.emailBatch(alertId, page.ids[0], version), {
             level: alert.level,

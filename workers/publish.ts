@@ -7,6 +7,7 @@ import type { Processor } from '../src/queue/attempt.js';
 import { ensureOriginalVersion } from '../src/publish/versions.js';
 import { withLink } from '../src/domain/alert-link.js';
 import { batchSizeFor, paceFanOut } from './pace.js';
+import { skipHaltedPage } from '../src/publish/halt.js';
 
 /**
  * Renders every channel's message once, then fans out: one job per account on that account's
@@ -20,8 +21,9 @@ export function createPublishProcessor(ctx: Context, accounts: Map<string, Messe
     const { job, lease } = attempt;
     const { alertId } = job.data;
     const alert = await ctx.alerts.get(alertId);
-    // A resume puts a halted alert back to publishing; anything else is not ours to fan out.
-    if (!alert || alert.status !== 'publishing') return { batches: 0, recipients: 0 };
+    // Publishing, or halted while this fan-out was under way (it then records the rest as
+    // skipped); anything else is not ours to fan out.
+    if (!alert || (alert.status !== 'publishing' && !(await ctx.halts.stopping(alertId, 1)))) return { batches: 0, recipients: 0 };
     // Normally appended when publishing was requested; this recovers a crash in between.
     await ensureOriginalVersion(ctx, alert);
     await ctx.publications.start(alertId);
@@ -41,12 +43,13 @@ export function createPublishProcessor(ctx: Context, accounts: Map<string, Messe
       let cursor = pub.cursor;
       for (;;) {
         lease.assertValid();
-        // Halted: stop adding recipients; a resume carries on from the cursor.
-        if (await ctx.halts.stopping(alertId, 1)) return { batches: pub.batches, recipients: pub.recipients, halted: true };
+        // Halted: the rest of the list goes into the ledger as skipped, unpaced and with no jobs.
+        const halt = await ctx.halts.stopping(alertId, 1);
         // Far enough ahead of the senders: look again shortly (before queuing, not after).
-        await paceFanOut(ctx, attempt, alertId, EMAIL_CHANNEL, size);
+        if (!halt) await paceFanOut(ctx, attempt, alertId, EMAIL_CHANNEL, size);
         const page = await ctx.subscribers.matching(alert, cursor, size);
-        if (page.ids.length > 0) {
+        if (page.ids.length > 0 && halt) await skipHaltedPage(ctx, alertId, EMAIL_CHANNEL, page.ids.map(String), halt);
+        else if (page.ids.length > 0) {
           // Ledger first: the alert cannot be counted finished while this batch is outstanding.
           await ctx.ledger.enqueue(alertId, EMAIL_CHANNEL, page.ids.map(String));
           await ctx.queues.add({ kind: 'email-batch', alertId, subscriberIds: page.ids }, jobIds.emailBatch(alertId, page.ids[0]), { level: alert.level });

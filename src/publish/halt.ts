@@ -8,8 +8,9 @@ import { queueAgain } from './requeue.js';
 // Halt: stop an alert that is still going out. Every delivery not yet made (queued, or waiting to
 // retry) becomes `skipped` with "halted by NAME: reason", at once. What a worker is sending at
 // that moment finishes and is recorded; before each further message or thread part a worker
-// reads the halt and records `skipped` instead of sending. The fan-out stops adding recipients.
-// Resume: the deliveries a halt skipped are queued again, and the fan-out goes on where it stopped.
+// reads the halt and records `skipped` instead of sending. A fan-out still under way (it is paced,
+// see workers/pace.ts) queues nothing more: it records the rest of the list as `skipped` too, so
+// the halt's counts cover every recipient. Resume: the deliveries a halt skipped are queued again.
 
 export type HaltResult = { outcome: 'halted' | 'already'; halt: Halt; skipped: Record<string, number> };
 
@@ -59,6 +60,13 @@ async function skipOutstanding(ctx: Context, alertId: string, halt: Halt): Promi
   return skipped;
 }
 
+/** A page of recipients that a halted fan-out reaches: in the ledger as `skipped`, with no job. */
+export async function skipHaltedPage(ctx: Context, alertId: string, ledgerChannel: string, targets: string[], halt: Halt): Promise<void> {
+  // Ledger first, as for any page; a re-run after a crash between the two finds them queued and moves them.
+  await ctx.ledger.enqueue(alertId, ledgerChannel, targets);
+  await ctx.ledger.reopen(alertId, ledgerChannel, targets, { from: 'queued', to: 'skipped', halted: true }, haltNote(halt));
+}
+
 export type ResumeResult = { requeued: Record<string, number>; jobs: number };
 
 export async function resumeAlert(ctx: Context, idOrSlug: string, actor: string, role?: string): Promise<ResumeResult> {
@@ -80,8 +88,8 @@ export async function resumeAlert(ctx: Context, idOrSlug: string, actor: string,
     result.requeued[channel] = moved.length;
     result.jobs += await queueAgain(ctx, alert.id, channel, moved, round);
   }
-  // A fan-out the halt stopped goes on from its cursor (a new job id: the first one completed).
-  if ((await ctx.publications.get(deliveryId(alert.id, latest))).state === 'fanning-out') {
+  // A fan-out the halt stopped (or kept from starting) goes on from its cursor (a new job id).
+  if ((await ctx.publications.get(deliveryId(alert.id, latest))).state !== 'fanned-out') {
     if (latest === 1) await ctx.queues.add({ kind: 'publish', alertId: alert.id }, jobIds.resume(alert.id, round), { level: alert.level });
     else
       await ctx.queues.add({ kind: 'follow-up', alertId: alert.id, version: latest }, `${jobIds.followUp(alert.id, latest)}-resume-${round}`, {

@@ -45,11 +45,12 @@ export async function alertStatus(ctx: Context, idOrSlug: string, problemLimit =
     ctx.halts.get(alert.id),
     ctx.versions.count(alert.id),
   ]);
-  // Each version's fan-out (the alert, then each follow-up) must be done, or stopped by a halt.
+  // Each version's fan-out (the alert, then each follow-up) must be done, or kept from starting
+  // by a halt (a halted fan-out under way still records the rest of its list as skipped).
   const followUps = await Promise.all(
     Array.from({ length: Math.max(0, versionCount - 1) }, (_, i) => ctx.publications.get(deliveryId(alert.id, i + 2)).then((p) => ({ version: i + 2, ...p }))),
   );
-  const fannedOut = (version: number, state: string) => state === 'fanned-out' || (halt !== null && version <= halt.version);
+  const fannedOut = (version: number, state: string) => state === 'fanned-out' || (halt !== null && version <= halt.version && state === 'not-started');
   const complete = fannedOut(1, publication.state) && followUps.every((f) => fannedOut(f.version, f.state)) && counts.outstanding === 0;
   const warnings: string[] = [];
   const redisProblem = redisWriteProblem(writes);

@@ -29,13 +29,7 @@ describe('halting, resuming and correcting an alert while it goes out', () => {
     smtp = await new TestSmtpServer().start();
     // A relay that takes a moment per message, so the send is long enough to stop in the middle.
     smtp.behaviour.dataDelayMs = 3;
-    // fanOutAhead 20,000: these tests halt a send whose fan-out is complete, so that every
-    // recipient is in the ledger at the halt. With the default (10,000) the fan-out of 20,000 is
-    // paced, and a halt leaves the recipients not yet fanned out outside the ledger until the
-    // resume fans them out (README, "The emergency lane").
-    ctx = await testContext('halt', {
-      email: { smtpUrl: smtp.url, batchSize: 500, concurrency: CONCURRENCY, sendConcurrency: SEND_CONCURRENCY, fanOutAhead: 20_000 },
-    });
+    ctx = await testContext('halt', { email: { smtpUrl: smtp.url, batchSize: 500, concurrency: CONCURRENCY, sendConcurrency: SEND_CONCURRENCY } });
     workers = startWorkers(ctx, new Map());
   });
   afterAll(async () => {
