@@ -46,7 +46,7 @@ export class Queues {
   get(name: string): Queue {
     let queue = this.open.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.connection, prefix: this.keys.queuePrefix });
+      queue = new Queue(name, { connection: this.connection, prefix: this.keys.queuePrefixFor(name) });
       queue.on('error', () => {
         /* surfaced by the failing call */
       });

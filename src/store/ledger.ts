@@ -228,12 +228,43 @@ export type Reopen =
   | { from: 'queued' | 'retrying'; to: 'skipped'; halted: true }
   | { from: 'skipped'; to: 'queued'; halted: true };
 
+/**
+ * WAIT after claim and settle writes: Redis replicates asynchronously, so a failover can lose the
+ * last writes the old primary acknowledged. A lost claim or a lost `sent` would let the message go
+ * out again (README "Redis Cluster and Sentinel"). `replicas` 0: no WAIT.
+ */
+export interface ReplicaWait {
+  replicas: number;
+  timeoutMs: number;
+  /** Called when fewer replicas confirmed in time than asked for (the send goes on). */
+  onShort?: (acked: number) => void;
+}
+
 export class Ledger {
+  /** WAITs that returned fewer replicas than asked for (a replica down or slow). */
+  shortWaits = 0;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly maxEvents: number,
+    private readonly wait: ReplicaWait = { replicas: 0, timeoutMs: 0 },
   ) {}
+
+  /** Holds until `replicas` replicas have this connection's writes so far, or the timeout. */
+  private async replicated(): Promise<void> {
+    if (this.wait.replicas <= 0) return;
+    try {
+      const acked = Number(await this.redis.call('WAIT', this.wait.replicas, this.wait.timeoutMs));
+      if (acked < this.wait.replicas) {
+        this.shortWaits++;
+        this.wait.onShort?.(acked);
+      }
+    } catch {
+      // The connection failed over: the write itself either failed (and the caller sees it) or
+      // went to the old primary; nothing more to do here.
+    }
+  }
 
   /** Adds targets as `queued`; targets already in the ledger are left exactly as they are. */
   async enqueue(alertId: string, channel: string, targets: string[]): Promise<number> {
@@ -254,6 +285,7 @@ export class Ledger {
       [this.keys.ledger(alertId, channel), this.keys.counts(alertId)],
       [channel, Date.now(), token, ...targets],
     )) as Array<string | number>;
+    if (flat.length) await this.replicated();
     const claimed: Claimed[] = [];
     for (let i = 0; i < flat.length; i += 3) {
       claimed.push({ target: String(flat[i]), attempts: Number(flat[i + 1]), resumed: Number(flat[i + 2]) === 1 });
@@ -265,11 +297,13 @@ export class Ledger {
   async settle(alertId: string, channel: string, token: string, outcomes: Outcome[]): Promise<string[]> {
     if (outcomes.length === 0) return [];
     const k = this.keys;
-    return (await settleScript.run(
+    const applied = (await settleScript.run(
       this.redis,
       [k.ledger(alertId, channel), k.counts(alertId), k.events(alertId), k.problems(alertId)],
       [channel, Date.now(), token, this.maxEvents, JSON.stringify(outcomes)],
     )) as string[];
+    if (applied.length) await this.replicated();
+    return applied;
   }
 
   /** See Reopen. `note` replaces the entry's reason ("confirmed by hand", "halted by …"). */
