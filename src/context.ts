@@ -59,7 +59,15 @@ export async function createContext(config: Config, options: { log?: Logger; pro
   const admin = await resolveAdminToken(redis, keys, config.secrets.adminToken);
   config = { ...config, secrets: { ...config.secrets, adminToken: admin.token } };
   const alerts = new AlertStore(redis, keys);
-  const ledger = new Ledger(redis, keys, config.events.maxPerAlert, { replicas: waitReplicasFor(config.redis), timeoutMs: config.redis.waitTimeoutMs });
+  const ledger = new Ledger(redis, keys, config.events.maxPerAlert, {
+    replicas: waitReplicasFor(config.redis),
+    timeoutMs: config.redis.waitTimeoutMs,
+    onShort: (acked) =>
+      log.warn(
+        { acked, wanted: waitReplicasFor(config.redis) },
+        'a replica did not confirm ledger writes in time (WAIT); sending goes on, and a failover now could lose them',
+      ),
+  });
   return {
     config,
     redis,

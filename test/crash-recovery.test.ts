@@ -8,7 +8,7 @@ import { cliEnv, startCli, exited, killTree } from './helpers/cli.js';
 import { killAllStarted } from './helpers/cli.js';
 import { publishAlert } from '../src/publish/publish.js';
 import { alertStatus } from '../src/publish/status.js';
-import { redisBackends } from './helpers/redis-cluster.js';
+import { redisBackends } from './helpers/redis-topology.js';
 
 // The same flow on the suite's single Redis and on a real 3-master Redis Cluster.
 describe.each(redisBackends())('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out (Redis: $name)', (backend) => {

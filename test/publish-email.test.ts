@@ -10,7 +10,7 @@ import { QUEUE } from '../src/queue/queues.js';
 import type { Context } from '../src/context.js';
 import { jobIds } from '../src/queue/jobs.js';
 import { attemptOf } from './helpers/attempt.js';
-import { redisBackends } from './helpers/redis-cluster.js';
+import { redisBackends } from './helpers/redis-topology.js';
 import { isCluster, scanKeys } from '../src/store/cluster.js';
 import type { RedisClient } from '../src/store/lua.js';
 

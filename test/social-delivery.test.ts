@@ -13,7 +13,7 @@ import { jobIds } from '../src/queue/jobs.js';
 import type { Context } from '../src/context.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { exampleAlertSource } from './helpers/fixtures.js';
-import { redisBackends } from './helpers/redis-cluster.js';
+import { redisBackends } from './helpers/redis-topology.js';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -240,6 +240,9 @@ export interface ReplicaWait {
   onShort?: (acked: number) => void;
 }
 
+/** After a WAIT that fell short, this long without WAIT before trying again. */
+const SHORT_WAIT_BACKOFF_MS = 5000;
+
 export class Ledger {
   /** WAITs that returned fewer replicas than asked for (a replica down or slow). */
   shortWaits = 0;
@@ -251,13 +254,32 @@ export class Ledger {
     private readonly wait: ReplicaWait = { replicas: 0, timeoutMs: 0 },
   ) {}
 
-  /** Holds until `replicas` replicas have this connection's writes so far, or the timeout. */
-  private async replicated(): Promise<void> {
-    if (this.wait.replicas <= 0) return;
+  private waiting?: Promise<void>;
+  private next?: Promise<void>;
+  private skipUntil = 0;
+
+  /**
+   * Holds until `replicas` replicas have this connection's writes so far, or the timeout. WAIT
+   * blocks the (shared) connection, so concurrent callers share one: a caller arriving while one
+   * is out joins the next, which covers its write too. When replicas fall short (none left after
+   * a failover, until the old primary returns as a replica), WAIT is skipped for a while rather
+   * than stalling every send for the timeout.
+   */
+  private replicated(): Promise<void> {
+    if (this.wait.replicas <= 0 || Date.now() < this.skipUntil) return Promise.resolve();
+    if (!this.waiting) return (this.waiting = this.waitOnce().finally(() => (this.waiting = undefined)));
+    return (this.next ??= this.waiting.then(() => {
+      this.next = undefined;
+      return this.replicated();
+    }));
+  }
+
+  private async waitOnce(): Promise<void> {
     try {
       const acked = Number(await this.redis.call('WAIT', this.wait.replicas, this.wait.timeoutMs));
       if (acked < this.wait.replicas) {
         this.shortWaits++;
+        this.skipUntil = Date.now() + SHORT_WAIT_BACKOFF_MS;
         this.wait.onShort?.(acked);
       }
     } catch {

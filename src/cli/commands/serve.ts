@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { createContext } from '../../context.js';
 import { createAccountChannels } from '../../channels/accounts.js';
-import { redactUrl } from '../../store/redis.js';
+import { describeTarget, redisTarget } from '../../store/redis.js';
 import { fail } from '../runtime.js';
 
 type Role = { api: boolean; workers: boolean; queues?: string[] };
@@ -34,7 +34,7 @@ async function serve(role: Role): Promise<void> {
   const config = loadConfig();
   const ctx = await createContext(config);
   const log = ctx.log;
-  log.info({ redis: redactUrl(config.redis.url), prefix: config.redis.prefix }, 'connected to Redis');
+  log.info({ redis: describeTarget(redisTarget(config.redis)), prefix: config.redis.prefix }, 'connected to Redis');
   if (ctx.secretGenerated)
     log.warn('TOCSIN_SECRET is not set; links are signed with a secret generated once and kept in Redis. Set TOCSIN_SECRET in production.');
   if (ctx.adminTokenGenerated) log.warn('TOCSIN_ADMIN_TOKEN is not set; a token was generated and kept in Redis. Run `tocsin admin-token` to see it.');

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,4 +164,55 @@ export function redisBackends(): RedisBackend[] {
       },
     },
   ];
+}
+
+export interface StartedSentinel {
+  primary: number;
+  replica: number;
+  sentinels: string[];
+  name: string;
+  procs: RedisProcesses;
+  stop(): Promise<void>;
+}
+
+/** A primary, one replica in sync, and three sentinels that see both and each other (quorum 2). */
+export async function startRedisSentinel(name = 'mymaster'): Promise<StartedSentinel> {
+  const procs = new RedisProcesses();
+  try {
+    const primary = await procs.port();
+    const replica = await procs.port();
+    await procs.server(primary, []);
+    await procs.server(replica, ['--replicaof', '127.0.0.1', String(primary)]);
+    await until('the replica in sync', async () => /slave0:.*state=online/.test(await ask(primary, 'INFO', 'replication')));
+    const ports = [await procs.port(), await procs.port(), await procs.port()];
+    for (const port of ports)
+      writeFileSync(
+        join(procs.dir, `sentinel-${port}.conf`),
+        [
+          `sentinel monitor ${name} 127.0.0.1 ${primary} 2`,
+          `sentinel down-after-milliseconds ${name} 1000`,
+          `sentinel failover-timeout ${name} 10000`,
+          `sentinel parallel-syncs ${name} 1`,
+          '',
+        ].join('\n'),
+      );
+    await Promise.all(ports.map((port) => procs.server(port, [], true)));
+    for (const port of ports)
+      await until(`sentinel ${port} to know the replica and the other sentinels`, async () => {
+        const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        probe.on('error', () => {});
+        try {
+          await probe.connect();
+          const master = (await probe.call('SENTINEL', 'MASTER', name)) as string[];
+          const field = (f: string) => master[master.indexOf(f) + 1];
+          return field('num-slaves') === '1' && field('num-other-sentinels') === '2';
+        } finally {
+          probe.disconnect();
+        }
+      });
+    return { primary, replica, sentinels: ports.map((p) => `127.0.0.1:${p}`), name, procs, stop: () => procs.stop() };
+  } catch (err) {
+    await procs.stop();
+    throw err;
+  }
 }
