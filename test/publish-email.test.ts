@@ -91,7 +91,12 @@ describe.each(redisBackends())('publishing an alert by email (Redis: $name)', (b
     expect(recipients.every((r) => expected.has(r))).toBe(true);
 
     // Publishing again, or running the publish job again, adds no email and no batch job.
-    const jobsBefore = await ctx.queues.get(QUEUE.email).getJobCounts();
+    // The alert is published once every recipient has an outcome; the last batch job may still
+    // be finishing (marked completed just after), so count once it has.
+    const jobsBefore = await waitFor(async () => {
+      const counts = await ctx.queues.get(QUEUE.email).getJobCounts();
+      return counts.active === 0 ? counts : undefined;
+    }, 'the last batch job to be marked completed');
     const again = await publishAlert(ctx, alert.id);
     expect(again.outcome).toBe('already');
     expect(again.outcome === 'already' && again.message).toMatch(/already published/);
