@@ -85,7 +85,7 @@ const tuning: Tuning = {
   concurrency: int('concurrency', args.concurrency) ?? defaults.concurrency,
   sendConcurrency: int('send-concurrency', args['send-concurrency']) ?? defaults.sendConcurrency,
   maxConnections: int('max-connections', args['max-connections']) ?? defaults.pool.maxConnections,
-  waitReplicas: int('wait-replicas', args['wait-replicas']) ?? 0,
+  waitReplicas: int('wait-replicas', args['wait-replicas'], 0) ?? 0,
 };
 // The default key prefix, so key names, and the memory they take, are as in a real deployment.
 const PREFIX = 'tocsin';
