@@ -95,9 +95,11 @@ describe.each(redisBackends())('posting an alert to social accounts through thei
     expect(report.counts.totals).toMatchObject({ sent: 3, failed: 0, unknown: 0 });
     expect(x.tweets.length).toBeGreaterThan(0);
     // The ledger's outcome is recorded inside the job, a moment before BullMQ marks it completed.
+    // Read again once completed: a job read while still active holds the attempts of then.
+    const xQueue = ctx.queues.get(QUEUE.account('x-main'));
     const job = await waitFor(async () => {
-      const j = await ctx.queues.get(QUEUE.account('x-main')).getJob(jobIds.accountPost(alert.id));
-      return (await j?.getState()) === 'completed' ? j : undefined;
+      const j = await xQueue.getJob(jobIds.accountPost(alert.id));
+      return (await j?.getState()) === 'completed' ? xQueue.getJob(jobIds.accountPost(alert.id)) : undefined;
     }, 'the X job to complete');
     // BullMQ counts the completing run as one attempt; the rate-limited run was not counted,
     // although the ledger saw two tries.
