@@ -48,6 +48,8 @@ function parse() {
         'no-dkim': { type: 'boolean', default: false },
         // Worker processes for the pipeline; with more than 1, each round also runs it with 1.
         workers: { type: 'string', default: '1' },
+        // Starts this many replicas of the private Redis, and the ledger WAITs for them (redis.waitReplicas).
+        'wait-replicas': { type: 'string', default: '0' },
         // Writes V8 CPU profiles of the worker and baseline processes here (node --cpu-prof).
         profile: { type: 'string' },
         help: { type: 'boolean', default: false },
@@ -63,7 +65,7 @@ if (args.help) {
   process.stdout.write(`npm run bench -- [--subscribers N] [--batch-size B] [--concurrency C] [--send-concurrency S]
                [--max-connections M] [--sweep-at 10000] [--no-rss-sweep] [--no-baselines]
                [--baseline-messages M] [--loop-messages L] [--rounds 3] [--no-dkim] [--profile DIR]
-               [--workers N]
+               [--workers N] [--wait-replicas 0]
 Unset tuning flags take the configuration's defaults (src/config/schema.ts).\n`);
   process.exit(0);
 }
@@ -88,6 +90,7 @@ const tuning: Tuning = {
   concurrency: int('concurrency', args.concurrency) ?? defaults.concurrency,
   sendConcurrency: int('send-concurrency', args['send-concurrency']) ?? defaults.sendConcurrency,
   maxConnections: int('max-connections', args['max-connections']) ?? defaults.pool.maxConnections,
+  waitReplicas: int('wait-replicas', args['wait-replicas'], 0) ?? 0,
 };
 // The default key prefix, so key names, and the memory they take, are as in a real deployment.
 const PREFIX = 'tocsin';
@@ -419,6 +422,8 @@ const msPer = (cpuSeconds: number, n: number) => (cpuSeconds * 1000) / n;
 async function main() {
   const started = performance.now();
   const redis = await startPrivateRedis();
+  const replicas: PrivateRedis[] = [];
+  for (let i = 0; i < (tuning.waitReplicas ?? 0); i++) replicas.push(await startPrivateRedis(Number(new URL(redis.url).port)));
   const admin = new Redis(redis.url);
   // A DKIM key of the benchmark's own (RSA 2048, what a real deployment uses); children inherit it.
   if (DKIM) process.env[BENCH_DKIM_ENV] = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
@@ -426,6 +431,7 @@ async function main() {
   const cleanup = async () => {
     await stopChild(sink);
     admin.disconnect();
+    for (const replica of replicas) await replica.stop();
     await redis.stop();
   };
   // Interrupted or terminated: the private redis-server must not outlive the benchmark.
@@ -439,6 +445,7 @@ async function main() {
       `tuning: email.batchSize=${tuning.batchSize} email.concurrency=${tuning.concurrency} email.sendConcurrency=${tuning.sendConcurrency} email.pool.maxConnections=${tuning.maxConnections} (in flight: ${inFlight})`,
     );
     print(`private redis-server ${redis.url} (no persistence); SMTP sink pid ${sink.pid} on port ${port}`);
+    if (replicas.length) print(`${replicas.length} replica(s): the ledger WAITs for ${tuning.waitReplicas} after each claim and outcome write`);
     print();
 
     const sweep = !args['no-rss-sweep'] && N > SWEEP_AT;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from './config/schema.js';
-import { connectRedis } from './store/redis.js';
+import { bullConnection, connectRedis, redisTarget, waitReplicasFor } from './store/redis.js';
 import { redisKeys, type Keys } from './store/keys.js';
 import { AlertStore } from './store/alerts.js';
 import { SubscriberStore } from './store/subscribers.js';
@@ -58,17 +58,27 @@ export async function createContext(
   options: { log?: Logger; providers?: ProviderRegistry; /** Where signing keys are read (default: the process environment). */ env?: NodeJS.ProcessEnv } = {},
 ): Promise<Context> {
   const log = options.log ?? createLogger(config.log.level);
-  const redis = await connectRedis(config.redis.url);
-  const keys = redisKeys(config.redis.prefix);
-  const queues = new Queues({ url: config.redis.url, maxRetriesPerRequest: null }, keys, config);
+  const target = redisTarget(config.redis);
+  const redis = await connectRedis(target);
+  const keys = redisKeys(config.redis.prefix, { cluster: target.kind === 'cluster' });
+  const bull = bullConnection(target);
+  const queues = new Queues(bull.connection, keys, config);
   const { secret, generated: secretGenerated } = await loadSecret(redis, keys, config);
   const admin = await resolveAdminToken(redis, keys, config.secrets.adminToken);
   config = { ...config, secrets: { ...config.secrets, adminToken: admin.token } };
   const alerts = new AlertStore(redis, keys);
-  const ledger = new Ledger(redis, keys, config.events.maxPerAlert);
+  const ledger = new Ledger(redis, keys, config.events.maxPerAlert, {
+    replicas: waitReplicasFor(config.redis),
+    timeoutMs: config.redis.waitTimeoutMs,
+    onShort: (acked) =>
+      log.warn(
+        { acked, wanted: waitReplicasFor(config.redis) },
+        'a replica did not confirm ledger writes in time (WAIT); sending goes on, and a failover now could lose them',
+      ),
+  });
   const signing = await loadSigning(redis, keys, config, signingSecrets(config, options.env)).catch((err: Error) => {
     redis.disconnect();
-    void queues.close();
+    void queues.close().then(() => bull.owned.forEach((owned) => owned.disconnect()));
     throw errors.CONFIG_INVALID(err.message);
   });
   return {
@@ -93,6 +103,7 @@ export async function createContext(
     secretGenerated,
     async close() {
       await queues.close();
+      for (const owned of bull.owned) owned.disconnect();
       redis.disconnect();
     },
   };

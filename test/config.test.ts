@@ -30,12 +30,19 @@ describe('configuration', () => {
         TOCSIN_SECRET: 's'.repeat(32),
       },
     });
-    expect(config.redis).toEqual({ url: 'redis://cache:6380', prefix: 'ngo' });
+    expect(config.redis).toEqual({ url: 'redis://cache:6380', prefix: 'ngo', waitTimeoutMs: 500 });
     expect(config.email.smtpUrl).toBe('smtp://mail:25');
     expect(config.email.from).toBe('Alerts <a@ngo.example>');
     expect(config.http.port).toBe(9000);
     expect(config.http.publicUrl).toBe('https://alerts.ngo.example');
     expect(config.secrets).toEqual({ adminToken: 'admin-token-0123456789', secret: 's'.repeat(32) });
+  });
+
+  it('reads a cluster and a sentinel from the environment', () => {
+    const cluster = loadConfig({ path: '/dev/null', env: { REDIS_CLUSTER_NODES: 'r1:7000, r2:7001,r3:7002' } });
+    expect(cluster.redis.cluster).toEqual({ nodes: ['r1:7000', 'r2:7001', 'r3:7002'] });
+    const sentinel = loadConfig({ path: '/dev/null', env: { REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'alerts' } });
+    expect(sentinel.redis.sentinel).toEqual({ sentinels: ['s1:26379', 's2:26379'], name: 'alerts' });
   });
 
   it.each([
@@ -44,6 +51,9 @@ describe('configuration', () => {
     [{ TOCSIN_PREFIX: 'a b' }, /redis\.prefix: letters, digits/],
     [{ TOCSIN_SECRET: 'short' }, /secrets\.secret: must be at least 32 characters/],
     [{ TOCSIN_PUBLIC_URL: 'javascript:alert(1)' }, /http\.publicUrl/],
+    [{ REDIS_CLUSTER_NODES: 'a:1,nope' }, /redis\.cluster\.nodes\.1: must be host:port/],
+    [{ REDIS_SENTINEL_NAME: 'mymaster' }, /redis\.sentinel\.sentinels/],
+    [{ REDIS_CLUSTER_NODES: 'a:1', REDIS_SENTINELS: 'b:2' }, /set redis\.cluster or redis\.sentinel, not both/],
   ])('refuses %j naming the path', (env, message) => {
     expect(() => loadConfig({ path: '/dev/null', env })).toThrow(message);
   });

@@ -8,14 +8,17 @@ import { cliEnv, startCli, exited, killTree } from './helpers/cli.js';
 import { killAllStarted } from './helpers/cli.js';
 import { publishAlert } from '../src/publish/publish.js';
 import { alertStatus } from '../src/publish/status.js';
+import { redisBackends } from './helpers/redis-topology.js';
 
-describe('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out', () => {
+// The same flow on the suite's single Redis and on a real 3-master Redis Cluster.
+describe.each(redisBackends())('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out (Redis: $name)', (backend) => {
   let ctx: Context;
   let smtp: TestSmtpServer;
 
   beforeAll(async () => {
+    const redis = await backend.start();
     smtp = await new TestSmtpServer().start();
-    const config = testConfig('crash', { email: { smtpUrl: smtp.url, batchSize: 200, concurrency: 2, sendConcurrency: 10 } });
+    const config = testConfig('crash', { redis, email: { smtpUrl: smtp.url, batchSize: 200, concurrency: 2, sendConcurrency: 10 } });
     ctx = await createContext(config, { log: createLogger('silent') });
   });
   afterAll(async () => {
@@ -23,6 +26,7 @@ describe('a worker killed with SIGKILL halfway through a 5,000-recipient fan-out
     await dropPrefix(ctx);
     await ctx.close();
     await smtp.stop();
+    await backend.stop();
   });
 
   it('ends with every recipient sent, none missing, and duplicates bounded by what was in flight', async () => {

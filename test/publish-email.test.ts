@@ -10,15 +10,20 @@ import { QUEUE } from '../src/queue/queues.js';
 import type { Context } from '../src/context.js';
 import { jobIds } from '../src/queue/jobs.js';
 import { attemptOf } from './helpers/attempt.js';
+import { redisBackends } from './helpers/redis-topology.js';
+import { isCluster, scanKeys } from '../src/store/cluster.js';
+import type { RedisClient } from '../src/store/lua.js';
 
-describe('publishing an alert by email', () => {
+// The same flow on the suite's single Redis and on a real 3-master Redis Cluster.
+describe.each(redisBackends())('publishing an alert by email (Redis: $name)', (backend) => {
   let ctx: Context;
   let smtp: TestSmtpServer;
   let workers: RunningWorkers;
 
   beforeAll(async () => {
+    const redis = await backend.start();
     smtp = await new TestSmtpServer().start();
-    ctx = await testContext('publish-email', { email: { smtpUrl: smtp.url, batchSize: 250 } });
+    ctx = await testContext('publish-email', { redis, email: { smtpUrl: smtp.url, batchSize: 250 } });
     workers = startWorkers(ctx, new Map());
   });
   afterAll(async () => {
@@ -26,6 +31,7 @@ describe('publishing an alert by email', () => {
     await dropPrefix(ctx);
     await ctx.close();
     await smtp.stop();
+    await backend.stop();
   });
 
   it('delivers exactly one message to each of 2,000 matching subscribers and nothing to the rest', async () => {
@@ -85,7 +91,12 @@ describe('publishing an alert by email', () => {
     expect(recipients.every((r) => expected.has(r))).toBe(true);
 
     // Publishing again, or running the publish job again, adds no email and no batch job.
-    const jobsBefore = await ctx.queues.get(QUEUE.email).getJobCounts();
+    // The alert is published once every recipient has an outcome; the last batch job may still
+    // be finishing (marked completed just after), so count once it has.
+    const jobsBefore = await waitFor(async () => {
+      const counts = await ctx.queues.get(QUEUE.email).getJobCounts();
+      return counts.active === 0 ? counts : undefined;
+    }, 'the last batch job to be marked completed');
     const again = await publishAlert(ctx, alert.id);
     expect(again.outcome).toBe('already');
     expect(again.outcome === 'already' && again.message).toMatch(/already published/);
@@ -97,5 +108,21 @@ describe('publishing an alert by email', () => {
     expect(await ctx.queues.get(QUEUE.email).getJobCounts()).toEqual(jobsBefore);
     expect(smtp.received.length).toBe(2000);
     expect((await alertStatus(ctx, alert.id)).counts.channels.email.sent).toBe(2000);
+
+    // On the cluster the keys really are spread: the alert, the subscribers and each queue have
+    // their own hash tags, so more than one master holds keys.
+    const redis = ctx.redis as RedisClient;
+    expect(isCluster(redis)).toBe(backend.name === 'cluster');
+    if (isCluster(redis)) {
+      const perMaster = await Promise.all(
+        redis.nodes('master').map(async (node) => {
+          let n = 0;
+          for (const pattern of ctx.keys.scanPatterns()) for await (const keys of scanKeys(node, pattern)) n += keys.length;
+          return n;
+        }),
+      );
+      console.log(`keys per cluster master: ${perMaster.join(', ')}`);
+      expect(perMaster.filter((n) => n > 0).length).toBeGreaterThan(1);
+    }
   });
 });

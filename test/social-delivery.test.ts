@@ -13,6 +13,7 @@ import { jobIds } from '../src/queue/jobs.js';
 import type { Context } from '../src/context.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { exampleAlertSource } from './helpers/fixtures.js';
+import { redisBackends } from './helpers/redis-topology.js';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,8 @@ import { join } from 'node:path';
 
 const X_KEYS = { appKey: 'app-key-1', appSecret: 'app-secret-1', accessToken: '1490000000000000001-token', accessSecret: 'access-secret-1' };
 
-describe('posting an alert to social accounts through their queues', () => {
+// The same flow on the suite's single Redis and on a real 3-master Redis Cluster.
+describe.each(redisBackends())('posting an alert to social accounts through their queues (Redis: $name)', (backend) => {
   let ctx: Context;
   let workers: RunningWorkers;
   let x: FakeX;
@@ -30,11 +32,13 @@ describe('posting an alert to social accounts through their queues', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
+    const redis = await backend.start();
     x = await new FakeX().start();
     x.oauth1 = X_KEYS;
     mastodon = await new FakeMastodon().start();
     telegram = await new FakeTelegram().start();
     ctx = await testContext('social', {
+      redis,
       email: { enabled: false },
       social: [
         {
@@ -56,6 +60,7 @@ describe('posting an alert to social accounts through their queues', () => {
     await dropPrefix(ctx);
     await ctx.close();
     await Promise.all([x.close(), mastodon.close(), telegram.close()]);
+    await backend.stop();
   });
 
   const finished = (alertId: string) =>
@@ -90,9 +95,11 @@ describe('posting an alert to social accounts through their queues', () => {
     expect(report.counts.totals).toMatchObject({ sent: 3, failed: 0, unknown: 0 });
     expect(x.tweets.length).toBeGreaterThan(0);
     // The ledger's outcome is recorded inside the job, a moment before BullMQ marks it completed.
+    // Read again once completed: a job read while still active holds the attempts of then.
+    const xQueue = ctx.queues.get(QUEUE.account('x-main'));
     const job = await waitFor(async () => {
-      const j = await ctx.queues.get(QUEUE.account('x-main')).getJob(jobIds.accountPost(alert.id));
-      return (await j?.getState()) === 'completed' ? j : undefined;
+      const j = await xQueue.getJob(jobIds.accountPost(alert.id));
+      return (await j?.getState()) === 'completed' ? xQueue.getJob(jobIds.accountPost(alert.id)) : undefined;
     }, 'the X job to complete');
     // BullMQ counts the completing run as one attempt; the rate-limited run was not counted,
     // although the ledger saw two tries.

@@ -14,6 +14,7 @@ import { createAccountProcessor } from './account.js';
 import { createFollowUpProcessor } from './follow-up.js';
 import { createScheduleProcessor } from '../src/publish/schedule.js';
 import { startWorkerHooks } from '../src/metrics/worker-hooks.js';
+import { bullConnection, redisTarget } from '../src/store/redis.js';
 import { warmEmailRendererSoon } from '../src/render/warm-up.js';
 
 export interface RunningWorkers {
@@ -39,6 +40,8 @@ export function startWorkers(ctx: Context, accounts: Map<string, Messenger>, opt
   const hooks = startWorkerHooks(ctx); // send-latency histogram + status webhooks
   let transport: MailTransport | undefined;
   const lockDurationMs = ctx.config.workers.lockDurationMs;
+  // One connection for every worker's commands (BullMQ adds a blocking one per worker).
+  const bull = bullConnection(redisTarget(ctx.config.redis));
 
   const processors: Processors = {
     publish: createPublishProcessor(ctx, accounts),
@@ -49,8 +52,8 @@ export function startWorkers(ctx: Context, accounts: Map<string, Messenger>, opt
 
   const start = (name: string, concurrency: number) => {
     const opts: WorkerOptions = {
-      connection: { url: ctx.config.redis.url, maxRetriesPerRequest: null },
-      prefix: ctx.keys.queuePrefix,
+      connection: bull.connection,
+      prefix: ctx.keys.queuePrefixFor(name),
       concurrency,
       lockDuration: lockDurationMs,
       stalledInterval: ctx.config.workers.stalledIntervalMs,
@@ -111,6 +114,7 @@ export function startWorkers(ctx: Context, accounts: Map<string, Messenger>, opt
     warmedUp,
     async close() {
       await Promise.all(workers.map((w) => w.close()));
+      for (const owned of bull.owned) owned.disconnect();
       await hooks.stop();
       if (!options.transport) transport?.close();
       await Promise.all([...accounts.values()].map((a) => a.close?.() ?? Promise.resolve()));

@@ -13,6 +13,8 @@ export interface Tuning {
   concurrency: number;
   sendConcurrency: number;
   maxConnections: number;
+  /** Replicas each ledger claim and outcome waits for (redis.waitReplicas); 0: no WAIT. */
+  waitReplicas?: number;
 }
 
 /** The variable holding the DKIM key the benchmark makes at start (children inherit it). */
@@ -21,7 +23,7 @@ export const BENCH_DKIM = { domain: 'bench.example.org', selector: 'bench', priv
 
 export function benchOverrides(redisUrl: string, smtpUrl: string, prefix: string, tuning: Tuning, dkim = false): Record<string, unknown> {
   return {
-    redis: { url: redisUrl, prefix },
+    redis: { url: redisUrl, prefix, ...(tuning.waitReplicas ? { waitReplicas: tuning.waitReplicas } : {}) },
     http: { publicUrl: BENCH_PUBLIC_URL },
     log: { level: 'warn' },
     email: {

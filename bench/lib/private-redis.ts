@@ -14,12 +14,16 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** `replicaOf`: start it as a replica of that port (for measuring the ledger's WAIT). */
+export async function startPrivateRedis(replicaOf?: number): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tocsin-bench-redis-'));
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
+    [
+      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
+      ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
+    ],
     { stdio: 'ignore' },
   );
   const failed = new Promise<never>((_, reject) =>

@@ -9,8 +9,11 @@ import { controlCharIssues, namedEnvIssues, type ControlCharIssue } from './cont
 export const DEFAULT_CONFIG_PATH = 'config/tocsin.yaml';
 
 // Environment names are part of the public contract (README "Configuration").
-const ENV_PATHS: Array<[env: string, path: string[], kind: 'string' | 'int']> = [
+const ENV_PATHS: Array<[env: string, path: string[], kind: 'string' | 'int' | 'list']> = [
   ['REDIS_URL', ['redis', 'url'], 'string'],
+  ['REDIS_CLUSTER_NODES', ['redis', 'cluster', 'nodes'], 'list'],
+  ['REDIS_SENTINELS', ['redis', 'sentinel', 'sentinels'], 'list'],
+  ['REDIS_SENTINEL_NAME', ['redis', 'sentinel', 'name'], 'string'],
   ['TOCSIN_PREFIX', ['redis', 'prefix'], 'string'],
   ['SMTP_URL', ['email', 'smtpUrl'], 'string'],
   ['MAIL_FROM', ['email', 'from'], 'string'],
@@ -79,7 +82,12 @@ export function loadConfig(options: LoadOptions = {}): Config {
   for (const [name, path_, kind] of ENV_PATHS) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    setPath(raw, path_, kind === 'int' && /^\d+$/.test(value) ? Number(value) : value);
+    const list = () =>
+      value
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
+    setPath(raw, path_, kind === 'list' ? list() : kind === 'int' && /^\d+$/.test(value) ? Number(value) : value);
     fromEnv.set(path_.join('.'), name);
   }
   const refuse = (issues: ControlCharIssue[]) => {

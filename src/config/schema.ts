@@ -352,6 +352,9 @@ const publicSchema = z
   })
   .prefault({});
 
+/** `host:port`, as REDIS_CLUSTER_NODES and REDIS_SENTINELS list them. */
+const hostPortSchema = z.string().regex(/^[A-Za-z0-9_.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/, 'must be host:port');
+
 export const configSchema = z.object({
   redis: z
     .object({
@@ -363,7 +366,24 @@ export const configSchema = z.object({
         .string()
         .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only')
         .default('tocsin'),
+      // Redis Cluster: seed nodes (host:port). Set, it replaces redis.url's host; the URL's
+      // password and TLS (rediss://) still apply. Keys get hash tags (README "Redis Cluster and Sentinel").
+      cluster: z
+        .object({ nodes: z.array(hostPortSchema).min(1, 'at least one host:port') })
+        .strict()
+        .optional(),
+      // Redis Sentinel: the sentinels (host:port) and the name of the primary they watch.
+      sentinel: z
+        .object({ sentinels: z.array(hostPortSchema).min(1, 'at least one host:port'), name: z.string().min(1).default('mymaster') })
+        .strict()
+        .optional(),
+      // After a ledger claim or outcome write, WAIT for this many replicas to have it (a failover
+      // then cannot lose it). Unset: 1 with redis.sentinel, 0 (no WAIT) otherwise. Not on a cluster.
+      waitReplicas: z.number().int().min(0).max(16).optional(),
+      // How long one WAIT may hold the write's caller; past it the send goes on (and is logged).
+      waitTimeoutMs: z.number().int().min(1).max(60_000).default(500),
     })
+    .refine((r) => !(r.cluster && r.sentinel), { message: 'set redis.cluster or redis.sentinel, not both' })
     .prefault({}),
   http: z
     .object({

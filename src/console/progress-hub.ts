@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Context } from '../context.js';
 import { errors, withRetryAfter } from '../errors.js';
 import { RateMeter } from './progress.js';
+import { isCluster } from '../store/cluster.js';
 import { progressSnapshot } from './progress-snapshot.js';
 
 // Every live-progress stream (SSE) in this process shares one Redis connection: a single loop
@@ -18,6 +19,10 @@ const BLOCK_PUBLISHING_MS = 1000;
 const MIN_INTERVAL_MS = 250;
 /** A client that stops reading is dropped once this much is waiting for it. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** On a cluster (no multi-slot XREAD), how often each watched stream is read. */
+const POLL_MS = 250;
+
+type StreamRead = Array<[string, Array<[string, string[]]>]>;
 
 export interface StreamLimits {
   perSession: number;
@@ -217,17 +222,19 @@ export class ProgressHub {
           const now = Date.now();
           const block = Math.max(10, Math.min(BLOCK_MS, ...feeds.map((f) => readyAt(f) - now)));
           this.wakePending = false;
-          const result = (await reader.xread(
-            'COUNT',
-            1000,
-            'BLOCK',
-            block,
-            'STREAMS',
-            this.wakeKey,
-            ...feeds.map((f) => f.key),
-            this.wakeId,
-            ...feeds.map((f) => f.lastId!),
-          )) as Array<[string, Array<[string, string[]]>]> | null;
+          const result = isCluster(this.ctx.redis)
+            ? await this.poll(feeds, block)
+            : ((await reader.xread(
+                'COUNT',
+                1000,
+                'BLOCK',
+                block,
+                'STREAMS',
+                this.wakeKey,
+                ...feeds.map((f) => f.key),
+                this.wakeId,
+                ...feeds.map((f) => f.lastId!),
+              )) as StreamRead | null);
           for (const [key, entries] of result ?? []) {
             if (entries.length === 0) continue;
             const last = entries[entries.length - 1][0];
@@ -250,6 +257,21 @@ export class ProgressHub {
     } finally {
       this.reader = undefined;
       reader.disconnect();
+    }
+  }
+
+  /**
+   * On a cluster the event streams live in different slots, and one XREAD may name keys of one
+   * slot only: read each stream (without blocking) every POLL_MS until something came, a wake-up
+   * was asked for in this process, or `blockMs` passed.
+   */
+  private async poll(feeds: Feed[], blockMs: number): Promise<StreamRead> {
+    const until = Date.now() + blockMs;
+    for (;;) {
+      const reads = await Promise.all(feeds.map((f) => this.ctx.redis.xread('COUNT', 1000, 'STREAMS', f.key, f.lastId!) as Promise<StreamRead | null>));
+      const found = reads.flatMap((r) => r ?? []).filter(([, entries]) => entries.length > 0);
+      if (found.length || this.wakePending || this.closed || Date.now() >= until) return found;
+      await sleep(Math.min(POLL_MS, Math.max(1, until - Date.now())));
     }
   }
 

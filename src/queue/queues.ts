@@ -66,7 +66,7 @@ export class Queues {
   get(name: string): Queue {
     let queue = this.open.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.connection, prefix: this.keys.queuePrefix });
+      queue = new Queue(name, { connection: this.connection, prefix: this.keys.queuePrefixFor(name) });
       queue.on('error', () => {
         /* surfaced by the failing call */
       });

@@ -3,6 +3,7 @@ import type { Alert, AlertStatus } from '../domain/alert.js';
 import type { ValidAlertInput } from '../domain/parse.js';
 import type { Keys } from './keys.js';
 import { defineLua } from './lua.js';
+import { multiOrEach } from './cluster.js';
 import { errors } from '../errors.js';
 
 const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -18,11 +19,10 @@ export class AlertStore {
     const claimed = await this.redis.set(this.keys.alertSlug(alert.slug), alert.id, 'NX');
     if (claimed !== 'OK') throw errors.ALERT_EXISTS(alert.slug);
     const { status, updatedAt, ...doc } = alert;
-    await this.redis
-      .multi()
-      .hset(this.keys.alert(alert.id), { doc: JSON.stringify(doc), status, updatedAt })
-      .zadd(this.keys.alertIndex(), 0, alert.id)
-      .exec();
+    // On a cluster the alert (its own slot) and the index are two writes, the alert first.
+    await multiOrEach(this.redis, (tx) =>
+      tx.hset(this.keys.alert(alert.id), { doc: JSON.stringify(doc), status, updatedAt }).zadd(this.keys.alertIndex(), 0, alert.id),
+    );
     return alert;
   }
 
@@ -42,10 +42,9 @@ export class AlertStore {
   async list(options: { limit?: number; before?: string } = {}): Promise<Alert[]> {
     const max = options.before ? `(${options.before}` : '+';
     const ids = await this.redis.zrevrangebylex(this.keys.alertIndex(), max, '-', 'LIMIT', 0, options.limit ?? 50);
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.keys.alert(id));
-    const rows = (await pipeline.exec()) ?? [];
-    return rows.map(([, row]) => decode(row as Record<string, string>)).filter((a): a is Alert => a !== null);
+    // Auto-pipelined: one round trip on a server, one per node on a cluster (alerts spread over slots).
+    const rows = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.alert(id))));
+    return rows.map((row) => decode(row)).filter((a): a is Alert => a !== null);
   }
 
   /**

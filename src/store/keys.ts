@@ -1,5 +1,12 @@
-// Every Redis key Tocsin uses, in one place. To move to Redis Cluster, wrap the per-alert part
-// in a hash tag here (e.g. `{${alertId}}`) so an alert's ledger, counters and events share a slot.
+// Every Redis key Tocsin uses, in one place. On a single server (or behind Sentinel) the names are
+// exactly those of earlier releases. On Redis Cluster (`cluster: true`) two hash tags decide the
+// slots (README "Redis Cluster and Sentinel"):
+// - per alert, `{<alertId>}`: the alert, its ledgers, counters, events, publication, halt, thread
+//   parts, rendered messages and audit share one slot, so every ledger script runs in one slot and
+//   alerts spread over the cluster (`prefix:ledger:{01J..}:email`);
+// - everything else (subscribers, the public record, activity, sessions, limits) under
+//   `{<prefix>}` (`{tocsin}:sub:42`), so the scripts and transactions that join them stay legal.
+// BullMQ queues each get their own tag (`{tocsin:q:email}`), so queues spread too.
 
 export type Keys = ReturnType<typeof redisKeys>;
 
@@ -17,27 +24,47 @@ export function emailBucket(normalisedEmail: string): number {
   return (h >>> 0) % EMAIL_INDEX_BUCKETS;
 }
 
-export function redisKeys(prefix: string) {
-  const k = (...parts: Array<string | number>) => [prefix, ...parts].join(':');
+/** The alert id in a delivery id (`<id>` or `<id>@v<n>`): an alert's every version shares its slot. */
+const alertOf = (deliveryId: string) => deliveryId.split('@')[0];
+
+export interface KeyOptions {
+  /** Redis Cluster: hash-tag the keys (see above). Off, the key names are unchanged. */
+  cluster?: boolean;
+}
+
+export function redisKeys(prefix: string, options: KeyOptions = {}) {
+  const cluster = options.cluster === true;
+  const global = cluster ? `{${prefix}}` : prefix;
+  const k = (...parts: Array<string | number>) => [global, ...parts].join(':');
+  /** A per-alert key: `prefix:<kind>:{<alertId>}<rest of the id>:<parts>` on a cluster. */
+  const a = (kind: string, id: string, ...parts: Array<string | number>) => {
+    const tagged = cluster ? `{${alertOf(id)}}${id.slice(alertOf(id).length)}` : id;
+    return [prefix, kind, tagged, ...parts].join(':');
+  };
   return {
     prefix,
-    /** BullMQ's own prefix: queues live under `${prefix}:q:<queue>:...`. */
-    queuePrefix: k('q'),
+    cluster,
+    /** BullMQ's own prefix on a single server: queues live under `${prefix}:q:<queue>:...`. */
+    queuePrefix: `${prefix}:q`,
+    /** The prefix of one queue: on a cluster each queue has its own hash tag, `{prefix:q:<queue>}`. */
+    queuePrefixFor: (queue: string) => (cluster ? `{${prefix}:q:${queue}}` : `${prefix}:q`),
+    /** SCAN patterns that match every key under this prefix (a cluster adds the tagged forms). */
+    scanPatterns: (): string[] => (cluster ? [`${prefix}:*`, `{${prefix}}:*`, `{${prefix}:q:*`] : [`${prefix}:*`]),
     meta: (name: string) => k('meta', name),
 
-    alert: (id: string) => k('alert', id),
+    alert: (id: string) => a('alert', id),
     alertIndex: () => k('alerts'),
     alertSlug: (slug: string) => k('alert-slug', slug),
-    rendered: (alertId: string, channel: string) => k('rendered', alertId, channel),
+    rendered: (alertId: string, channel: string) => a('rendered', alertId, channel),
     /** Hash: one delivery's fan-out state (cursor, counts, times); `deliveryId` is the alert id or `<id>@v<n>`. */
-    publication: (deliveryId: string) => k('pub', deliveryId),
+    publication: (deliveryId: string) => a('pub', deliveryId),
     /** String (JSON): the alert is halted; deliveries of versions up to `version` send nothing more. */
-    halt: (alertId: string) => k('halt', alertId),
+    halt: (alertId: string) => a('halt', alertId),
 
     /**
      * The public record. Hash: version number -> JSON of that published version (append-only). The
-     * versions and the three public-index keys below are written together by one script; under
-     * Redis Cluster give them one hash tag (e.g. `{public}`) so they share a slot.
+     * versions and the three public-index keys below are written together by one script; on a
+     * cluster they share the `{prefix}` slot.
      */
     versions: (alertId: string) => k('public', 'versions', alertId),
     /** Hash: alert id -> JSON summary of its latest public version (what lists, feeds and links need). */
@@ -71,22 +98,22 @@ export function redisKeys(prefix: string) {
     webhookSeen: (provider: string, messageId: string) => k('webhook-seen', provider, messageId),
 
     /** Hash: target -> ledger entry (JSON). One per (alert, channel). */
-    ledger: (alertId: string, channel: string) => k('ledger', alertId, channel),
+    ledger: (alertId: string, channel: string) => a('ledger', alertId, channel),
     /** Hash: `${channel}|${state}` -> count, plus `${channel}|total`. */
-    counts: (alertId: string) => k('counts', alertId),
+    counts: (alertId: string) => a('counts', alertId),
     /** Sorted set of `${channel}|${target}` with a failed or unknown outcome, by time. */
-    problems: (alertId: string) => k('counts', alertId, 'problems'),
+    problems: (alertId: string) => a('counts', alertId, 'problems'),
     /** Set of channels that have ledger entries for this alert. */
-    channels: (alertId: string) => k('channels', alertId),
+    channels: (alertId: string) => a('channels', alertId),
     /** Stream of delivery events for one alert (capped). */
-    events: (alertId: string) => k('events', alertId),
+    events: (alertId: string) => a('events', alertId),
     /** Stream of every alert's lifecycle events (capped). */
     activity: () => k('activity'),
     /**
      * Hash of one thread's parts for (alert, channel): field `<index>` -> the posted part (JSON),
      * and `inflight` -> the part being posted now, so a thread resumes after a crash without a repeat.
      */
-    threadParts: (alertId: string, channel: string) => k('thread', alertId, channel),
+    threadParts: (alertId: string, channel: string) => a('thread', alertId, channel),
     /** Hash: channel -> refreshed OAuth tokens (JSON). */
     socialTokens: () => k('social-tokens'),
     /** Hash: channel -> health JSON. */
@@ -97,7 +124,7 @@ export function redisKeys(prefix: string) {
     /** String (JSON, with expiry): one console session. */
     consoleSession: (sessionId: string) => k('console-session', sessionId),
     /** List of JSON audit entries for one alert: who wrote, approved, published, retried it. */
-    audit: (alertId: string) => k('audit', alertId),
+    audit: (alertId: string) => a('audit', alertId),
     /** Hash: `${channel}|${result}|${le}` -> count, `...|sum` -> seconds: send latency, summed over every worker. */
     sendLatency: () => k('metrics', 'send-latency'),
     /** Hash: channel -> consecutive failures when its "channel.failing" notification was queued. */

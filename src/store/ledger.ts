@@ -256,12 +256,65 @@ export type Reopen =
   | { from: 'queued' | 'retrying'; to: 'skipped'; halted: true }
   | { from: 'skipped'; to: 'queued'; halted: true };
 
+/**
+ * WAIT after claim and settle writes: Redis replicates asynchronously, so a failover can lose the
+ * last writes the old primary acknowledged. A lost claim or a lost `sent` would let the message go
+ * out again (README "Redis Cluster and Sentinel"). `replicas` 0: no WAIT.
+ */
+export interface ReplicaWait {
+  replicas: number;
+  timeoutMs: number;
+  /** Called when fewer replicas confirmed in time than asked for (the send goes on). */
+  onShort?: (acked: number) => void;
+}
+
+/** After a WAIT that fell short, this long without WAIT before trying again. */
+const SHORT_WAIT_BACKOFF_MS = 5000;
+
 export class Ledger {
+  /** WAITs that returned fewer replicas than asked for (a replica down or slow). */
+  shortWaits = 0;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly maxEvents: number,
+    private readonly wait: ReplicaWait = { replicas: 0, timeoutMs: 0 },
   ) {}
+
+  private waiting?: Promise<void>;
+  private next?: Promise<void>;
+  private skipUntil = 0;
+
+  /**
+   * Holds until `replicas` replicas have this connection's writes so far, or the timeout. WAIT
+   * blocks the (shared) connection, so concurrent callers share one: a caller arriving while one
+   * is out joins the next, which covers its write too. When replicas fall short (none left after
+   * a failover, until the old primary returns as a replica), WAIT is skipped for a while rather
+   * than stalling every send for the timeout.
+   */
+  private replicated(): Promise<void> {
+    if (this.wait.replicas <= 0 || Date.now() < this.skipUntil) return Promise.resolve();
+    if (!this.waiting) return (this.waiting = this.waitOnce().finally(() => (this.waiting = undefined)));
+    return (this.next ??= this.waiting.then(() => {
+      this.next = undefined;
+      return this.replicated();
+    }));
+  }
+
+  private async waitOnce(): Promise<void> {
+    try {
+      const acked = Number(await this.redis.call('WAIT', this.wait.replicas, this.wait.timeoutMs));
+      if (acked < this.wait.replicas) {
+        this.shortWaits++;
+        this.skipUntil = Date.now() + SHORT_WAIT_BACKOFF_MS;
+        this.wait.onShort?.(acked);
+      }
+    } catch {
+      // The connection failed over: the write itself either failed (and the caller sees it) or
+      // went to the old primary; nothing more to do here.
+    }
+  }
 
   /** Adds targets as `queued`; targets already in the ledger are left exactly as they are. */
   async enqueue(alertId: string, channel: string, targets: string[]): Promise<number> {
@@ -298,6 +351,7 @@ export class Ledger {
       [this.keys.ledger(alertId, channel), this.keys.counts(alertId)],
       [channel, Date.now(), token, ...targets],
     )) as Array<string | number>;
+    if (flat.length) await this.replicated();
     const claimed: Claimed[] = [];
     for (let i = 0; i < flat.length; i += 3) {
       claimed.push({ target: String(flat[i]), attempts: Number(flat[i + 1]), resumed: Number(flat[i + 2]) === 1 });
@@ -309,11 +363,13 @@ export class Ledger {
   async settle(alertId: string, channel: string, token: string, outcomes: Outcome[]): Promise<string[]> {
     if (outcomes.length === 0) return [];
     const k = this.keys;
-    return (await settleScript.run(
+    const applied = (await settleScript.run(
       this.redis,
       [k.ledger(alertId, channel), k.counts(alertId), k.events(alertId), k.problems(alertId)],
       [channel, Date.now(), token, this.maxEvents, JSON.stringify(outcomes)],
     )) as string[];
+    if (applied.length) await this.replicated();
+    return applied;
   }
 
   /** See Reopen. `note` replaces the entry's reason ("confirmed by hand", "halted by …"). */

@@ -1,5 +1,6 @@
 import type { Keys } from './keys.js';
 import { defineLua, type RedisClient } from './lua.js';
+import { isCluster } from './cluster.js';
 
 // Progress of one alert's publication: where the email fan-out stands and when it finished.
 //   state: fanning-out | fanned-out ; cursor: last subscriber id examined ; batches ; recipients
@@ -14,11 +15,12 @@ export interface PublicationState {
   finishedAt?: string;
 }
 
-// KEYS: pub, counts, alert, activity. ARGV: now-iso, alertId, maxActivity
+// KEYS: pub, counts, alert[, activity]. ARGV: now-iso, alertId, maxActivity
 // An alert becomes `published` only once fan-out is complete and no delivery is outstanding.
+// On a cluster the global activity stream is in another slot: the caller adds the event after.
 const finishScript = defineLua(
   'publication_finish',
-  4,
+  'any',
   `
 if redis.call('HGET', KEYS[1], 'state') ~= 'fanned-out' then return 0 end
 local outstanding = tonumber(redis.call('HGET', KEYS[2], 'outstanding') or '0')
@@ -27,7 +29,7 @@ if redis.call('HGET', KEYS[3], 'status') ~= 'publishing' then return 0 end
 redis.call('HSET', KEYS[3], 'status', 'published', 'updatedAt', ARGV[1])
 if not redis.call('HGET', KEYS[3], 'publishedAt') then redis.call('HSET', KEYS[3], 'publishedAt', ARGV[1]) end
 redis.call('HSET', KEYS[1], 'finishedAt', ARGV[1])
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'type', 'published', 'alert', ARGV[2])
+if KEYS[4] then redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'type', 'published', 'alert', ARGV[2]) end
 return 1
 `,
 );
@@ -106,11 +108,11 @@ export class Publications {
   /** Marks the alert published if every delivery has an outcome. Safe to call from anywhere, any time. */
   async finishIfComplete(alertId: string): Promise<boolean> {
     const k = this.keys;
-    const done = await finishScript.run(
-      this.redis,
-      [k.publication(alertId), k.counts(alertId), k.alert(alertId), k.activity()],
-      [new Date().toISOString(), alertId, this.maxActivity],
-    );
+    const split = isCluster(this.redis);
+    const own = [k.publication(alertId), k.counts(alertId), k.alert(alertId)];
+    const done = await finishScript.run(this.redis, split ? own : [...own, k.activity()], [new Date().toISOString(), alertId, this.maxActivity]);
+    // A crash between the two loses only this notification event, never the status change.
+    if (done === 1 && split) await this.redis.xadd(k.activity(), 'MAXLEN', '~', this.maxActivity, '*', 'type', 'published', 'alert', alertId);
     return done === 1;
   }
 

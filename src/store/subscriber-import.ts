@@ -25,10 +25,12 @@ export interface ImportRow {
 /** What one row did: A added, U updated, N unchanged, M merged into an earlier row, m merged (and that earlier row now counts as updated), S suppressed. */
 export type ImportOutcome = 'A' | 'U' | 'N' | 'M' | 'm' | 'S';
 
-// KEYS: seq, suppressed set, run bitfield, then the address-index bucket of each row.
-// ARGV: record key prefix, now (epoch s), consent source, then per row: normalised, email,
-// suppression hash, countries ("*" or "KZ,UA"), level.
-// Run bitfield per id (u2): 0 not seen in this run, 1 added, 2 updated, 3 unchanged.
+// KEYS: suppressed set, run bitfield, then per row its address-index bucket and its record (the
+// id the caller found in the bucket, or reserved for a new address: every key is a KEYS argument,
+// as Redis Cluster requires). ARGV: now (epoch s), consent source, then per row: normalised,
+// email, suppression hash, countries ("*" or "KZ,UA"), level, id, fresh (1: reserved, not yet used).
+// A row whose bucket no longer says what the caller read (a concurrent write) comes back 'R', to
+// be read and sent again. Run bitfield per id (u2): 0 not seen in this run, 1 added, 2 updated, 3 unchanged.
 const importScript = defineLua(
   'subscriber_import',
   'any',
@@ -43,27 +45,28 @@ local function union(a, b)
   table.sort(list)
   return table.concat(list, ',')
 end
-local prefix, now, consent = ARGV[1], ARGV[2], ARGV[3]
+local now, consent = ARGV[1], ARGV[2]
 local out = {}
-local n = (#ARGV - 3) / 5
+local n = (#ARGV - 2) / 7
 for i = 1, n do
-  local a = 3 + (i - 1) * 5
-  local norm, email, supp, countries, level = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
-  local bucket = KEYS[3 + i]
-  if redis.call('SISMEMBER', KEYS[2], supp) == 1 then
+  local a = 2 + (i - 1) * 7
+  local norm, email, supp, countries, level, want, fresh = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7]
+  local bucket, rec = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
+  local id = redis.call('HGET', bucket, norm)
+  if redis.call('SISMEMBER', KEYS[1], supp) == 1 then
     out[i] = 'S'
+  elseif (not id and fresh ~= '1') or (id and id ~= want) then
+    out[i] = 'R'
   else
-    local id = redis.call('HGET', bucket, norm)
     if not id then
-      id = redis.call('INCR', KEYS[1])
+      id = want
       local fields = { 'e', email, 'c', countries, 's', 'confirmed', 't', now, 'f', now, 'o', consent }
       if level ~= 'all' then fields[#fields + 1] = 'l'; fields[#fields + 1] = level end
-      redis.call('HSET', prefix .. id, unpack(fields))
+      redis.call('HSET', rec, unpack(fields))
       redis.call('HSET', bucket, norm, id)
-      redis.call('BITFIELD', KEYS[3], 'SET', 'u2', '#' .. id, 1)
+      redis.call('BITFIELD', KEYS[2], 'SET', 'u2', '#' .. id, 1)
       out[i] = 'A'
     else
-      local rec = prefix .. id
       local cur = redis.call('HMGET', rec, 's', 'c', 'l')
       local status = cur[1]
       if status == false or status == 'unsubscribed' or status == 'bounced' or status == 'complained' then
@@ -81,12 +84,12 @@ for i = 1, n do
           redis.call('HSET', rec, unpack(fields))
           if l == 'all' then redis.call('HDEL', rec, 'l') else redis.call('HSET', rec, 'l', l) end
         end
-        local prior = redis.call('BITFIELD', KEYS[3], 'GET', 'u2', '#' .. id)[1]
+        local prior = redis.call('BITFIELD', KEYS[2], 'GET', 'u2', '#' .. id)[1]
         if prior == 0 then
-          redis.call('BITFIELD', KEYS[3], 'SET', 'u2', '#' .. id, changed and 2 or 3)
+          redis.call('BITFIELD', KEYS[2], 'SET', 'u2', '#' .. id, changed and 2 or 3)
           out[i] = changed and 'U' or 'N'
         elseif prior == 3 and changed then
-          redis.call('BITFIELD', KEYS[3], 'SET', 'u2', '#' .. id, 2)
+          redis.call('BITFIELD', KEYS[2], 'SET', 'u2', '#' .. id, 2)
           out[i] = 'm'
         else
           out[i] = 'M'
@@ -95,7 +98,7 @@ for i = 1, n do
     end
   end
 end
-redis.call('EXPIRE', KEYS[3], 86400)
+redis.call('EXPIRE', KEYS[2], 86400)
 return out
 `,
 );
@@ -111,16 +114,43 @@ export class SubscriberImportWriter {
 
   /** Merges one batch of rows; returns each row's outcome, in order. */
   async write(rows: ImportRow[]): Promise<ImportOutcome[]> {
+    const out: ImportOutcome[] = new Array<ImportOutcome>(rows.length);
+    let pending = rows.map((_, i) => i);
+    // A row comes back 'R' only when another writer changed its address meanwhile: read again.
+    for (let round = 0; pending.length > 0; round++) {
+      if (round === 10) throw new Error(`subscriber import: ${pending.length} rows kept changing under a concurrent writer`);
+      const batch = pending.map((i) => rows[i]);
+      const got = await this.writeOnce(batch);
+      pending = pending.filter((i, j) => {
+        if (got[j] === 'R') return true;
+        out[i] = got[j] as ImportOutcome;
+        return false;
+      });
+    }
+    return out;
+  }
+
+  private async writeOnce(rows: ImportRow[]): Promise<Array<ImportOutcome | 'R'>> {
     if (rows.length === 0) return [];
-    const keys = [
-      this.keys.subscriberSeq(),
-      this.keys.suppressed(),
-      this.keys.importRun(this.runId),
-      ...rows.map((r) => this.keys.subscriberByEmail(r.normalised)),
-    ];
-    const args: Array<string | number> = [this.keys.subscriber(0).slice(0, -1), this.now, this.consentSource];
-    for (const r of rows) args.push(r.normalised, r.email, r.suppressionHash, r.countries === '*' ? '*' : r.countries.join(','), r.level);
-    return (await importScript.run(this.redis, keys, args)) as ImportOutcome[];
+    const found = await Promise.all(rows.map((r) => this.redis.hget(this.keys.subscriberByEmail(r.normalised), r.normalised)));
+    // One new id per address not yet stored (an address twice in the batch merges into one).
+    const fresh = new Map<string, number>();
+    rows.forEach((r, i) => {
+      if (!found[i]) fresh.set(r.normalised, 0);
+    });
+    if (fresh.size) {
+      const last = await this.redis.incrby(this.keys.subscriberSeq(), fresh.size);
+      let next = last - fresh.size;
+      for (const norm of fresh.keys()) fresh.set(norm, ++next);
+    }
+    const ids = rows.map((r, i) => found[i] ?? String(fresh.get(r.normalised)));
+    const keys = [this.keys.suppressed(), this.keys.importRun(this.runId)];
+    const args: Array<string | number> = [this.now, this.consentSource];
+    rows.forEach((r, i) => {
+      keys.push(this.keys.subscriberByEmail(r.normalised), this.keys.subscriber(Number(ids[i])));
+      args.push(r.normalised, r.email, r.suppressionHash, r.countries === '*' ? '*' : r.countries.join(','), r.level, ids[i], found[i] ? 0 : 1);
+    });
+    return (await importScript.run(this.redis, keys, args)) as Array<ImportOutcome | 'R'>;
   }
 
   /** The run's bookkeeping goes when the import ends (it would expire after a day anyway). */

@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import { normaliseEmail } from '../domain/subscriber.js';
 import { addressHash } from './keyed-hash.js';
 import { suppress } from './suppression.js';
+import { scanKeys } from '../store/cluster.js';
 
 export interface ErasureReport {
   /** A subscriber record existed and was deleted. */
@@ -49,19 +50,22 @@ export async function eraseSubscriber(ctx: Context, email: string): Promise<Eras
  * of alerts and queue jobs, not with the number of subscribers.
  */
 export async function scrubAddress(ctx: Context, norm: string, id: number | null): Promise<number> {
-  const { redis, keys } = ctx;
+  const { keys } = ctx;
+  const redis = ctx.redis;
   const prefix = keys.prefix;
   const needle = new RegExp(escapeRegExp(norm), 'gi');
   const has = (s: string | null | undefined) => !!s && s.toLowerCase().includes(norm);
   const clean = (s: string) => s.replace(needle, ERASED);
-  const subscriberKey = new RegExp(`^${escapeRegExp(prefix)}:sub:\\d+$`);
+  // keys.subscriber(0) ends in "0": `prefix:sub:` on a server, `{prefix}:sub:` on a cluster.
+  const subscriberKey = new RegExp(`^${escapeRegExp(keys.subscriber(0).slice(0, -1))}\\d+$`);
   const ledgerKey = new RegExp(`^${escapeRegExp(prefix)}:ledger:`);
   let scrubbed = 0;
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    const types = batch.length ? ((await batch.reduce((p, key) => p.type(key), redis.pipeline()).exec()) ?? []).map(([, t]) => t as string) : [];
+  // Every master of a cluster, every pattern the prefix's keys take (keys.scanPatterns()).
+  const pages = (async function* () {
+    for (const pattern of keys.scanPatterns()) yield* scanKeys(redis, pattern);
+  })();
+  for await (const batch of pages) {
+    const types = await Promise.all(batch.map((key) => redis.type(key)));
     for (let i = 0; i < batch.length; i++) {
       const key = batch[i];
       if (subscriberKey.test(key)) continue;
@@ -138,6 +142,6 @@ export async function scrubAddress(ctx: Context, norm: string, id: number | null
         }
       }
     }
-  } while (cursor !== '0');
+  }
   return scrubbed;
 }

@@ -1,5 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import type { Context } from '../../src/context.js';
+import { bullConnection, redisTarget } from '../../src/store/redis.js';
 import { JobLease } from '../../src/delivery/lease.js';
 import type { Attempt } from '../../src/queue/attempt.js';
 import type { JobKind, JobOf } from '../../src/queue/jobs.js';
@@ -20,8 +21,8 @@ export async function attemptOf<K extends JobKind>(
   const lease = new JobLease({ extend: async () => 1 }, { lockDurationMs: 10 * 60_000, acquiredAt: Date.now() });
   // A worker that never starts: processors only use it to rate-limit their queue.
   const worker = new Worker(queue, null, {
-    connection: { url: ctx.config.redis.url, maxRetriesPerRequest: null },
-    prefix: ctx.keys.queuePrefix,
+    connection: bullConnection(redisTarget(ctx.config.redis)).connection,
+    prefix: ctx.keys.queuePrefixFor(queue),
     autorun: false,
   });
   return { job, token, lease, worker };

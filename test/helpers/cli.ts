@@ -17,13 +17,19 @@ const running = new Set<ChildProcess>();
  * test stops it with `child.kill(signal)`; whatever a test leaves running (an assertion failed
  * before its `finally`) is killed with its whole group when the test file ends.
  */
-export function spawnMarked(command: string, args: string[], env: NodeJS.ProcessEnv, options: { stdin?: 'pipe' | 'ignore'; cwd?: string } = {}): ChildProcess {
+export function spawnMarked(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { stdin?: 'pipe' | 'ignore'; cwd?: string; /** false: the caller kills it (a Redis the test's own afterAll still needs). */ track?: boolean } = {},
+): ChildProcess {
   const child = spawn(command, args, {
     env: { ...env, [TEST_RUN_VAR]: inject('testRunId') },
     stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
     cwd: options.cwd,
     detached: true,
   });
+  if (options.track === false) return child;
   running.add(child);
   child.once('exit', () => running.delete(child));
   return child;

@@ -3,6 +3,7 @@ import { inject } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { createContext, type Context } from '../../src/context.js';
 import { createLogger } from '../../src/log.js';
+import { scanKeys } from '../../src/store/cluster.js';
 import type { Config } from '../../src/config/schema.js';
 import type { ProviderRegistry } from '../../src/channels/providers.js';
 
@@ -45,14 +46,14 @@ export async function testContext(name: string, overrides: Record<string, unknow
   return createContext(config, { log: createLogger(config.log.level), ...(providers ? { providers } : {}) });
 }
 
-/** Deletes every key under the context's prefix (and only those). */
+/** Deletes every key under the context's prefix (and only those), on a server or every cluster master. */
 export async function dropPrefix(ctx: Context): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', `${ctx.config.redis.prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await ctx.redis.unlink(...keys);
-  } while (cursor !== '0');
+  for (const pattern of ctx.keys.scanPatterns())
+    for await (const keys of scanKeys(ctx.redis, pattern)) {
+      // One UNLINK per key on a cluster: a page holds keys of many slots.
+      if (ctx.keys.cluster) await Promise.all(keys.map((key) => ctx.redis.unlink(key)));
+      else await ctx.redis.unlink(...keys);
+    }
 }
 
 export async function waitFor<T>(fn: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 30_000, intervalMs = 50): Promise<T> {
@@ -73,11 +74,6 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false | null>
 /** Keys under the context's prefix: the Redis server is shared by test files running in parallel. */
 export async function prefixKeys(ctx: Context): Promise<string[]> {
   const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', `${ctx.config.redis.prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
+  for (const pattern of ctx.keys.scanPatterns()) for await (const keys of scanKeys(ctx.redis, pattern)) found.push(...keys);
   return found.sort();
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { createContext } from '../../context.js';
 import { createAccountChannels } from '../../channels/accounts.js';
-import { redactUrl } from '../../store/redis.js';
+import { describeTarget, redisTarget } from '../../store/redis.js';
 import { fail } from '../runtime.js';
 import { errors } from '../../errors.js';
 
@@ -45,7 +45,7 @@ async function serve(role: Role): Promise<void> {
     log.warn(
       `SIGNING WITH A DEVELOPMENT KEY: ${config.signing.signingKeyEnv} / ${config.signing.capSigningKeyEnv} are not set, so keys were generated once and kept in Redis (allowed only because http.publicUrl ${config.http.publicUrl} is a loopback address). Run \`tocsin keys generate\` and set them before going public.`,
     );
-  log.info({ redis: redactUrl(config.redis.url), prefix: config.redis.prefix }, 'connected to Redis');
+  log.info({ redis: describeTarget(redisTarget(config.redis)), prefix: config.redis.prefix }, 'connected to Redis');
   if (ctx.secretGenerated)
     log.warn('TOCSIN_SECRET is not set; links are signed with a secret generated once and kept in Redis. Set TOCSIN_SECRET in production.');
   if (ctx.adminTokenGenerated) log.warn('TOCSIN_ADMIN_TOKEN is not set; a token was generated and kept in Redis. Run `tocsin admin-token` to see it.');
