@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, startHarness, TOKENS, type Harness } from './harness.js';
-import { seriousViolations } from './axe.js';
+import { seriousViolations } from '../helpers/axe.js';
 import { seedSubscribers, storeAlert } from '../helpers/fixtures.js';
 import { waitFor } from '../helpers/context.js';
 import type { ReceivedMail } from '../helpers/smtp.js';

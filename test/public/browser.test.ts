@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startHarness, type Harness } from '../subscriptions/harness.js';
+import { seriousViolations } from '../helpers/axe.js';
 import { storeAlert } from '../helpers/fixtures.js';
 import { correct, hostileInput, OUT, published, retract } from './helpers.js';
 
@@ -10,7 +10,6 @@ import { correct, hostileInput, OUT, published, retract } from './helpers.js';
 // no sideways scrolling, axe-core finds nothing serious or critical, hostile alert text never runs,
 // the page works from the keyboard, and the print stylesheet leaves the forms out.
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const WIDTHS = [375, 1280] as const;
 const PAGES: Array<[name: string, path: string]> = [
   ['home', '/'],
@@ -25,28 +24,6 @@ const PAGES: Array<[name: string, path: string]> = [
   ['country-without-alerts', '/countries/NO'],
   ['not-found', '/alerts/browser-draft'],
 ];
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: string[] }>;
-}
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  // Evaluated through the debugging protocol: the page's own CSP (rightly) refuses inline scripts.
-  await page.evaluate(axeSource);
-  const { violations, passes } = (await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: unknown[]; passes: unknown[] }> } }).axe;
-    const result = await axe.run(document, { resultTypes: ['violations'] });
-    return { violations: result.violations, passes: result.passes.length };
-  })) as { violations: AxeViolation[]; passes: number };
-  // axe really ran its rules (a silent failure to load would find nothing wrong).
-  expect(passes).toBeGreaterThan(10);
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 describe('public pages in Chromium', () => {
   let h: Harness;

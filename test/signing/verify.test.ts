@@ -1,15 +1,12 @@
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../subscriptions/harness.js';
+import { seriousViolations } from '../helpers/axe.js';
 import { published, retract } from '../public/helpers.js';
 import type { Alert } from '../../src/domain/alert.js';
 
 // /verify and POST /api/verify against a listening server, and the page in Chromium: it says
 // "authentic", "not from us" and "retracted" where it should, and bad input gets named errors.
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 describe('verify', () => {
   let h: Harness;
@@ -175,12 +172,7 @@ describe('verify', () => {
     const withScripts = await browser.newPage();
     const response = await withScripts.goto(`${h.base}/verify?url=${encodeURIComponent(`${h.base}/alerts/still-current`)}`);
     expect(response?.headers()['content-security-policy']).toContain("default-src 'none'");
-    await withScripts.evaluate(axeSource);
-    const violations = (await withScripts.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: Array<{ id: string; impact: string }> }> } }).axe;
-      return (await axe.run(document, { resultTypes: ['violations'] })).violations.map((v) => `${v.id} (${v.impact})`);
-    })) as string[];
-    expect(violations.filter((v) => /serious|critical/.test(v))).toEqual([]);
+    expect(await seriousViolations(withScripts)).toEqual([]);
     await withScripts.close();
   }, 120_000);
 });

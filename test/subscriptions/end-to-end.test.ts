@@ -153,7 +153,11 @@ describe('email subscription, end to end', () => {
     );
     const alert = await storeAlert(h.ctx, { level: 'warning', countries: ['SD'], title: 'Queued batch: Sudan' });
     await publishAlert(h.ctx, alert.id);
-    await waitFor(async () => ((await h.ctx.queues.get(QUEUE.email).getJobCounts('waiting')).waiting > 0 ? true : undefined), 'the email batch to be queued');
+    // Every job has a priority from its alert's level (the emergency lane), so it waits as 'prioritized'.
+    await waitFor(async () => {
+      const counts = await h.ctx.queues.get(QUEUE.email).getJobCounts('waiting', 'prioritized');
+      return counts.waiting + counts.prioritized > 0 ? true : undefined;
+    }, 'the email batch to be queued');
 
     // The batch already names both; one leaves through the unsubscribe page's button.
     const { personalLinks } = await import('../../src/publish/links.js');

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { expect } from 'vitest';
 import type { Page } from 'playwright-core';
 
-// axe-core in the page, as test/public/browser.test.ts runs it: serious and critical findings.
+// axe-core in the page (public pages, the console, /verify): its serious and critical findings.
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -15,7 +15,7 @@ interface AxeViolation {
 }
 
 export async function seriousViolations(page: Page): Promise<string[]> {
-  // Evaluated through the debugging protocol: the console's CSP (rightly) refuses inline scripts without its nonce.
+  // Evaluated through the debugging protocol: the page's CSP (rightly) refuses inline scripts without a nonce.
   await page.evaluate(axeSource);
   const { violations, passes } = (await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: unknown[]; passes: unknown[] }> } }).axe;
