@@ -142,7 +142,9 @@ export async function correctRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
     const alert = await ctx.alerts.require(request.params.id);
     const values = { ...formValues(fields(request.body)), slug: alert.slug };
     const { preview, errors: fieldErrors } = await correctionPreview(alert, values, field(request.body, 'note'));
-    return reply.type('text/html; charset=utf-8').send(renderFragment(ctx.config, 'preview-fragment', { preview, errors: fieldErrors }, request.consoleSession));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(renderFragment(ctx.config, 'preview-fragment', { preview, errors: fieldErrors }, request.consoleSession));
   });
 
   function blocked(request: FastifyRequest, reply: FastifyReply, alert: Alert) {
