@@ -181,6 +181,15 @@ describe('console: later versions (resume a halted correction, recipient look-up
     const noScriptHtml = decodeEntities(await noScript.text());
     expect(noScriptHtml).toContain('<span data-preview="subject">Correction: Genocide Warning: Cameroon, January 2022</span>');
 
+    // The live preview's route is for publishers, like the form.
+    const editor = await signedIn(h.baseUrl, TOKENS.editor, 'Ed Editor');
+    const refused = await editor.request(`/console/alerts/${alert.id}/correct/preview`, {
+      method: 'POST',
+      form: { ...form, _csrf: await editor.csrf('/console/alerts') },
+      headers: { accept: 'application/json' },
+    });
+    expect(refused.status).toBe(403);
+
     // What the preview showed is what was sent.
     await page.getByRole('button', { name: /^Publish the correction/ }).click();
     await page.getByText('Correction published as version 2. It is going out on every channel.').waitFor();
