@@ -7,6 +7,7 @@ import { EMAIL_CHANNEL } from '../publish/rendered.js';
 import { parseDeliveryChannel } from '../delivery/delivery-channel.js';
 import { WENT_OUT } from '../publish/follow-up.js';
 import { alertStatus } from '../publish/status.js';
+import { resumable } from '../publish/halt.js';
 import type { VersionKind } from '../store/versions.js';
 import { channelProgress, formatEta, rateText } from './progress.js';
 import { failureGroups } from './failures.js';
@@ -87,14 +88,15 @@ export async function controlsData(deps: ConsoleDeps, alert: WorkflowAlert, sess
   const halt = report.halt;
   const haltWarning = halt ? `halted by ${halt.by} at ${halt.at}: ${halt.reason}` : '';
   const followable = WENT_OUT.includes(alert.status);
+  // The rule resumeAlert applies: a halted correction resumes too, a superseded halt does not.
+  const mayResume = resumable(halt, latest?.version ?? 1);
   return {
     halt,
     warnings: report.warnings.filter((w) => w !== haltWarning),
     haltedSkipped: halt ? (await haltedByChannel(ctx, alert.id, halt)).map((c) => ({ ...c, label: channelLabel(deps, c.channel) })) : [],
     /** The halt stopped a version that a later correction or retraction replaced. */
-    haltSuperseded: halt !== null && alert.status !== 'halted',
-    // Resuming a superseded halt would send the replaced text to those it skipped, so only a halted alert resumes.
-    canResume: isPublisher && alert.status === 'halted' && halt !== null,
+    haltSuperseded: halt !== null && !mayResume,
+    canResume: isPublisher && mayResume,
     canHalt: isPublisher && goingOut(alert.status, fans, counts),
     outstanding: counts.outstanding,
     canCorrect: isPublisher && followable,

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { newAlert, type Alert } from '../domain/alert.js';
+import type { Alert } from '../domain/alert.js';
 import { errors } from '../errors.js';
 import { correctAlert, WENT_OUT } from '../publish/follow-up.js';
 import { formValues, toAlertInput, valuesFromAlert, type ComposeValues, type FieldError } from './compose-form.js';
@@ -8,8 +8,8 @@ import { sendComposePage, takeUploads, type CorrectionView } from './compose-pag
 import { actorOf, field, fields, redirectWithNotice, type ConsoleDeps } from './deps.js';
 import { followUpAudience } from './follow-up-audience.js';
 import { fanOuts, goingOut } from './fan-outs.js';
-import { previewAlert } from './preview.js';
-import { formatDate } from './view.js';
+import { previewAlert, type AlertPreview } from './preview.js';
+import { formatDate, renderFragment } from './view.js';
 
 type IdParams = { Params: { id: string } };
 
@@ -48,19 +48,27 @@ export async function correctRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
     };
   }
 
+  /**
+   * What the correction will send, not a fresh alert: the corrected text as the next version, with
+   * the "Correction:" subject and the "What changed" notice (the email those who got an earlier
+   * version receive), and each account's reply, rendered as the follow-up worker renders them.
+   */
+  async function correctionPreview(alert: Alert, values: ComposeValues, note: string): Promise<{ preview?: AlertPreview; errors: FieldError[] }> {
+    const { input, errors: fieldErrors } = toAlertInput(values, undefined, true);
+    if (!input) return { errors: fieldErrors };
+    const latest = await ctx.versions.latest(alert.id);
+    const corrected: Alert = { ...alert, ...input, id: alert.id, slug: alert.slug, createdAt: alert.createdAt };
+    const notice = { kind: 'correction' as const, version: (latest?.version ?? 1) + 1, note: note.trim(), at: new Date().toISOString() };
+    return { preview: await previewAlert(ctx.config, deps.accounts, corrected, notice), errors: fieldErrors };
+  }
+
   const page = async (
     request: FastifyRequest,
     reply: FastifyReply,
     alert: Alert,
     options: { values: ComposeValues; note: string; basedOn?: number; errors?: FieldError[]; formError?: string; status?: number; preview?: boolean },
   ) => {
-    const preview =
-      options.preview && options.values
-        ? await (async () => {
-            const { input } = toAlertInput(options.values, undefined, true);
-            return input ? previewAlert(ctx.config, deps.accounts, newAlert({ ...input, slug: alert.slug }, new Date(), actorOf(request).actor)) : undefined;
-          })()
-        : undefined;
+    const preview = options.preview ? (await correctionPreview(alert, options.values, options.note)).preview : undefined;
     return sendComposePage(deps, request, reply, {
       values: options.values,
       alert,
@@ -127,6 +135,16 @@ export async function correctRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
     }
     const notice = result.outcome === 'already' ? 'correction-already' : result.halted?.outcome === 'halted' ? 'corrected-halted' : 'corrected';
     return redirectWithNotice(reply, `/console/alerts/${alert.id}`, notice, result.version.version);
+  });
+
+  // The page script's live preview (the fragment alone), as "Update preview" shows it without script.
+  app.post<IdParams>('/console/alerts/:id/correct/preview', { config: { role: 'publisher' } }, async (request, reply) => {
+    const alert = await ctx.alerts.require(request.params.id);
+    const values = { ...formValues(fields(request.body)), slug: alert.slug };
+    const { preview, errors: fieldErrors } = await correctionPreview(alert, values, field(request.body, 'note'));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(renderFragment(ctx.config, 'preview-fragment', { preview, errors: fieldErrors }, request.consoleSession));
   });
 
   function blocked(request: FastifyRequest, reply: FastifyReply, alert: Alert) {

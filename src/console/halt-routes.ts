@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Alert } from '../domain/alert.js';
-import { errors } from '../errors.js';
-import { haltAlert, resumeAlert } from '../publish/halt.js';
+import { haltAlert, resumable, resumeAlert } from '../publish/halt.js';
 import { actorOf, field, redirectWithNotice, sendPage, type ConsoleDeps } from './deps.js';
+import { parseDeliveryChannel } from '../delivery/delivery-channel.js';
 import { channelLabel } from './alert-view.js';
 import { fanOuts, goingOut } from './fan-outs.js';
 import { haltedByChannel, waitingByChannel } from './halt-view.js';
@@ -69,9 +69,15 @@ export async function haltRoutes(app: FastifyInstance, deps: ConsoleDeps): Promi
   });
 
   async function resumePage(request: FastifyRequest, reply: FastifyReply, alert: Alert) {
-    const fans = await fanOuts(ctx, alert.id);
-    const halt = alert.status === 'halted' ? fans.halt : null;
-    const channels = halt ? (await haltedByChannel(ctx, alert.id, halt)).map((c) => ({ ...c, label: channelLabel(deps, c.channel) })) : [];
+    const [fans, latest] = await Promise.all([fanOuts(ctx, alert.id), ctx.versions.latest(alert.id)]);
+    // What resumeAlert would accept: the halt covers the latest version (a halted correction too).
+    const halt = resumable(fans.halt, latest?.version ?? 1) ? fans.halt : null;
+    // resumeAlert queues again the latest version's skipped deliveries only (earlier ones it replaced).
+    const channels = halt
+      ? (await haltedByChannel(ctx, alert.id, halt))
+          .filter((c) => parseDeliveryChannel(c.channel).version === (latest?.version ?? 1))
+          .map((c) => ({ ...c, label: channelLabel(deps, c.channel) }))
+      : [];
     return sendPage(
       deps,
       request,
@@ -96,9 +102,8 @@ export async function haltRoutes(app: FastifyInstance, deps: ConsoleDeps): Promi
   app.post<IdParams>('/console/alerts/:id/resume', { config: { role: 'publisher' } }, async (request, reply) => {
     const alert = await ctx.alerts.require(request.params.id);
     if (field(request.body, 'confirm') !== 'yes') return reply.redirect(`/console/alerts/${alert.id}/resume`, 303);
-    // Only a halted alert resumes here. A halt that a correction or retraction superseded stays
-    // on the record, and resuming it would send the superseded text to those it skipped.
-    if (alert.status !== 'halted') throw errors.ALERT_NOT_HALTED(alert.slug, alert.status);
+    // resumeAlert refuses a halt that a correction or retraction superseded (it stays on the
+    // record; resuming it would send the superseded text to those it skipped).
     const who = actorOf(request);
     const result = await resumeAlert(ctx, alert.id, who.actor, who.role);
     const requeued = Object.values(result.requeued).reduce((a, b) => a + b, 0);

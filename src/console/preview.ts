@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { Alert } from '../domain/alert.js';
-import type { Messenger } from '../channels/messenger.js';
+import type { FollowUp, Messenger } from '../channels/messenger.js';
 import { personalise, renderAlertEmail } from '../render/email.js';
 
 // Previews use the very renderers delivery uses: renderAlertEmail + personalise for email (what
@@ -35,14 +35,19 @@ export interface AlertPreview {
   channels: ChannelPreview[];
 }
 
-export async function previewAlert(config: Config, accounts: Map<string, Messenger>, alert: Alert): Promise<AlertPreview> {
+/**
+ * With `followUp`, a correction or retraction as the follow-up worker (workers/follow-up.ts) sends
+ * it to those who got an earlier version: the email with its notice ("Correction: …", "What
+ * changed: …"), and each account's reply.
+ */
+export async function previewAlert(config: Config, accounts: Map<string, Messenger>, alert: Alert, followUp?: FollowUp): Promise<AlertPreview> {
   const base = config.http.publicUrl.replace(/\/+$/, '');
   // Sample personal links, so the preview shows where they go without minting real tokens.
   const links = { unsubscribeUrl: `${base}/unsubscribe/PREVIEW`, preferencesUrl: `${base}/preferences/PREVIEW` };
   let email: EmailPreview | undefined;
   if (config.email.enabled) {
     try {
-      const rendered = await renderAlertEmail(alert, config);
+      const rendered = await renderAlertEmail(alert, config, followUp && { kind: followUp.kind, at: followUp.at, note: followUp.note });
       email = { subject: rendered.subject, html: personalise(rendered.html, links), text: personalise(rendered.text, links) };
     } catch (err) {
       email = { subject: alert.title, html: '', text: '', error: (err as Error).message };
@@ -52,7 +57,7 @@ export async function previewAlert(config: Config, accounts: Map<string, Messeng
     .sort((a, b) => a.id.localeCompare(b.id))
     .map((account): ChannelPreview => {
       try {
-        const message = account.render(alert);
+        const message = account.render(alert, followUp);
         return {
           channel: account.id,
           provider: account.provider,

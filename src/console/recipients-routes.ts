@@ -3,6 +3,11 @@ import { emailSchema, maskEmail, normaliseEmail } from '../domain/subscriber.js'
 import { EMAIL_CHANNEL } from '../publish/rendered.js';
 import { field, sendPage, type ConsoleDeps } from './deps.js';
 import { maskAddresses } from './failures.js';
+import type { Alert } from '../domain/alert.js';
+import { parseDeliveryChannel } from '../delivery/delivery-channel.js';
+import { channelLabel } from './alert-view.js';
+import { versionHeading, versionKind } from './fan-outs.js';
+import { sortByVersion } from './halt-view.js';
 
 const HISTORY_ALERTS = 200;
 
@@ -12,6 +17,38 @@ const HISTORY_ALERTS = 200;
  */
 export async function recipientsRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
   const { ctx } = deps;
+
+  /**
+   * One subscriber's deliveries of one alert: each version (original, correction, retraction) is
+   * delivered on channels of its own ("email@v2"), so each has its own row, oldest first.
+   */
+  async function deliveriesTo(alert: Alert, target: string) {
+    const channels = (await ctx.ledger.channels(alert.id)).filter((c) => parseDeliveryChannel(c).channel === EMAIL_CHANNEL).sort(sortByVersion);
+    if (channels.length === 0) return [];
+    const [entries, versionCount] = await Promise.all([
+      Promise.all(channels.map((c) => ctx.ledger.get(alert.id, c, target))),
+      channels.length > 1 ? ctx.versions.count(alert.id) : 1,
+    ]);
+    return channels.flatMap((channel, i) => {
+      const entry = entries[i];
+      if (!entry) return [];
+      const { channel: base, version } = parseDeliveryChannel(channel);
+      return [
+        {
+          id: alert.id,
+          title: alert.title,
+          version,
+          versionLabel: versionHeading(version, versionKind(version, versionCount, alert.status)),
+          channel: channelLabel(deps, base),
+          state: entry.state,
+          attempts: entry.attempts,
+          updatedAt: entry.updatedAt,
+          error: maskAddresses(entry.error ?? ''),
+          retryAt: entry.retryAt,
+        },
+      ];
+    });
+  }
 
   app.get('/console/recipients', { config: { role: 'viewer' } }, async (request, reply) =>
     sendPage(deps, request, reply, 'recipients', 'Recipient look-up', {}, { nav: 'recipients' }),
@@ -34,19 +71,7 @@ export async function recipientsRoutes(app: FastifyInstance, deps: ConsoleDeps):
     const masked = maskEmail(sub ? sub.email : normaliseEmail(parsed.data));
     if (!sub) return sendPage(deps, request, reply, 'recipients', 'Recipient look-up', { searched: true, masked }, { nav: 'recipients' });
     const alerts = await ctx.alerts.list({ limit: HISTORY_ALERTS });
-    const entries = await Promise.all(alerts.map((a) => ctx.ledger.get(a.id, EMAIL_CHANNEL, String(sub.id))));
-    const history = alerts
-      .map((a, i) => ({ alert: a, entry: entries[i] }))
-      .filter((h) => h.entry)
-      .map((h) => ({
-        id: h.alert.id,
-        title: h.alert.title,
-        state: h.entry!.state,
-        attempts: h.entry!.attempts,
-        updatedAt: h.entry!.updatedAt,
-        error: maskAddresses(h.entry!.error ?? ''),
-        retryAt: h.entry!.retryAt,
-      }));
+    const history = (await Promise.all(alerts.map((a) => deliveriesTo(a, String(sub.id))))).flat();
     return sendPage(
       deps,
       request,

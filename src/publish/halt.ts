@@ -69,12 +69,21 @@ export async function skipHaltedPage(ctx: Context, alertId: string, ledgerChanne
 
 export type ResumeResult = { requeued: Record<string, number>; jobs: number };
 
+/**
+ * Whether a halt may be resumed: it covers the latest version. A correction or retraction
+ * published since it superseded what it halted, and resuming would send the replaced text; a
+ * correction halted while going out (the halt covers it) resumes like the original.
+ */
+export function resumable(halt: Halt | null, latestVersion: number): halt is Halt {
+  return halt !== null && latestVersion <= halt.version;
+}
+
 export async function resumeAlert(ctx: Context, idOrSlug: string, actor: string, role?: string): Promise<ResumeResult> {
   const alert = await ctx.alerts.require(idOrSlug);
   const halt = await ctx.halts.get(alert.id);
   // Corrected or retracted since the halt: what was halted is superseded, and must not go out.
   const latest = (await ctx.versions.latest(alert.id))?.version ?? 1;
-  if (!halt || latest > halt.version) throw errors.ALERT_NOT_HALTED(alert.slug, alert.status);
+  if (!resumable(halt, latest)) throw errors.ALERT_NOT_HALTED(alert.slug, alert.status);
   await ctx.halts.clear(alert.id);
   await ctx.alerts.transition(alert.id, ['halted'], 'publishing', { resumedBy: actor });
   const round = Date.now().toString(36);

@@ -120,10 +120,10 @@ describe('console: stop, resume, correct and retract forms', () => {
     expect(badHtml).toContain('Title: must be one line without control characters');
     expect(badHtml).toContain('>The country was wrong.</textarea>');
 
-    // "Update preview" without script shows the form with the preview and sends nothing.
+    // "Update preview" without script shows the form with the preview (the correction as it will be sent) and sends nothing.
     const preview = await post(publisher, path, correctionForm(alert, { note: 'A change.', basedOn: '1', intent: 'preview', title: 'Previewed title' }), path);
     expect(preview.status).toBe(200);
-    expect(decodeEntities(await preview.text())).toContain('<span data-preview="subject">Previewed title</span>');
+    expect(decodeEntities(await preview.text())).toContain('<span data-preview="subject">Correction: Previewed title</span>');
 
     expect(await h.ctx.versions.count(alert.id)).toBe(1);
     expect((await h.ctx.alerts.require(alert.id)).title).toBe(alert.title);

@@ -14,7 +14,8 @@
     });
     var mine = ++seq;
     status.textContent = 'Updating the preview…';
-    fetch('/console/preview', {
+    // A correction previews as it will be sent (its own route); anything else as a fresh alert.
+    fetch(form.getAttribute('data-preview-url') || '/console/preview', {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-tocsin-fragment': '1' },
