@@ -5,11 +5,11 @@ import type { Halt } from '../store/halts.js';
 import type { AlertCounts } from '../store/ledger.js';
 import type { PublicationState } from '../store/publications.js';
 import type { VersionKind } from '../store/versions.js';
+import { canHalt, fanOutOver } from '../publish/halt.js';
 
 // Where each version's fan-out stands (the alert, then each correction or retraction), for the
-// alert page and its live stream. "Complete" follows the rule of the status report
-// (src/publish/status.ts): every version's fan-out done, or stopped by a halt, and nothing
-// outstanding.
+// alert page and its live stream. "Complete" is the status report's rule (src/publish/status.ts):
+// every version's fan-out over, and nothing outstanding.
 
 export interface FanOuts {
   publication: PublicationState;
@@ -27,18 +27,12 @@ export async function fanOuts(ctx: Context, alertId: string): Promise<FanOuts> {
 }
 
 export function deliveriesComplete(f: FanOuts, counts: AlertCounts): boolean {
-  const done = (version: number, state: string) => state === 'fanned-out' || (f.halt !== null && version <= f.halt.version);
-  return done(1, f.publication.state) && f.followUps.every((p) => done(p.version, p.state)) && counts.outstanding === 0;
+  return fanOutOver(1, f.publication.state, f.halt) && f.followUps.every((p) => fanOutOver(p.version, p.state, f.halt)) && counts.outstanding === 0;
 }
 
-/**
- * The same test as haltAlert (src/publish/halt.ts) makes before it halts: the alert, or one of its
- * follow-ups, still has something to send. The console offers "Stop sending" only then.
- */
+/** haltAlert's own test (src/publish/halt.ts): the console offers "Stop sending" only when it would accept. */
 export function goingOut(status: AlertStatus, f: FanOuts, counts: AlertCounts): boolean {
-  const haltable: readonly AlertStatus[] = ['publishing', 'published', 'corrected', 'retracted'];
-  const sending = status === 'publishing' || counts.outstanding > 0 || (f.publication.state === 'fanning-out' && status !== 'halted');
-  return f.halt === null && haltable.includes(status) && sending;
+  return canHalt({ status, halt: f.halt, latestVersion: f.versionCount, fanOutState: f.publication.state, outstanding: counts.outstanding });
 }
 
 /**

@@ -41,7 +41,7 @@ export async function haltRoutes(app: FastifyInstance, deps: ConsoleDeps): Promi
         channels,
         waiting: channels.reduce((n, c) => n + c.waiting, 0),
         sending: channels.reduce((n, c) => n + c.sending, 0),
-        // Recipients not queued yet are not added once halted (the fan-out stops).
+        // Recipients the fan-out has not reached yet are recorded as skipped too (src/publish/halt.ts).
         fanningOut: fans.publication.state === 'fanning-out' || fans.followUps.some((f) => f.state === 'fanning-out'),
         reason: extra.reason ?? '',
         reasonError: extra.reasonError,

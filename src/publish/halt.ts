@@ -1,6 +1,8 @@
 import type { Context } from '../context.js';
 import { errors } from '../errors.js';
 import { haltNote, type Halt } from '../store/halts.js';
+import type { AlertStatus } from '../domain/alert.js';
+import type { PublicationState } from '../store/publications.js';
 import { jobIds } from '../queue/jobs.js';
 import { parseDeliveryChannel, deliveryId } from '../delivery/delivery-channel.js';
 import { queueAgain } from './requeue.js';
@@ -15,7 +17,27 @@ import { queueAgain } from './requeue.js';
 export type HaltResult = { outcome: 'halted' | 'already'; halt: Halt; skipped: Record<string, number> };
 
 /** Statuses in which an alert may be halted: it, or one of its follow-ups, may be going out. */
-const HALTABLE = ['publishing', 'published', 'corrected', 'retracted'] as const;
+const HALTABLE: readonly AlertStatus[] = ['publishing', 'published', 'corrected', 'retracted'];
+
+/** What decides whether a halt can be made now; the console reads the same to offer "Stop sending". */
+export interface HaltCheck {
+  status: AlertStatus;
+  halt: Halt | null;
+  latestVersion: number;
+  fanOutState: PublicationState['state'];
+  outstanding: number;
+}
+
+/** The alert, or its latest follow-up, still has something to send, and no halt covers it yet. */
+export function canHalt(c: HaltCheck): boolean {
+  if (c.halt && c.halt.version >= c.latestVersion) return false;
+  const sending = c.status === 'publishing' || c.outstanding > 0 || (c.fanOutState === 'fanning-out' && c.status !== 'halted');
+  return HALTABLE.includes(c.status) && sending;
+}
+
+/** A version's fan-out is over: done, or kept from starting by a halt. One under way when halted still walks its list. */
+export const fanOutOver = (version: number, state: PublicationState['state'], halt: Halt | null): boolean =>
+  state === 'fanned-out' || (halt !== null && version <= halt.version && state === 'not-started');
 
 /** `role`, when given (the console's signed-in role), is kept with the audit entry. */
 export async function haltAlert(ctx: Context, idOrSlug: string, actor: string, reason = 'no reason given', role?: string): Promise<HaltResult> {
@@ -27,8 +49,8 @@ export async function haltAlert(ctx: Context, idOrSlug: string, actor: string, r
   if (existing && existing.version >= version) return { outcome: 'already', halt: existing, skipped: {} };
   const counts = await ctx.ledger.counts(alert.id);
   const fanOut = await ctx.publications.get(alert.id);
-  const goingOut = alert.status === 'publishing' || counts.outstanding > 0 || (fanOut.state === 'fanning-out' && alert.status !== 'halted');
-  if (!(HALTABLE as readonly string[]).includes(alert.status) || !goingOut) throw errors.ALERT_NOT_HALTABLE(alert.slug, alert.status);
+  const check = { status: alert.status, halt: existing, latestVersion: version, fanOutState: fanOut.state, outstanding: counts.outstanding };
+  if (!canHalt(check)) throw errors.ALERT_NOT_HALTABLE(alert.slug, alert.status);
   const halt: Halt = { by: actor, reason: reason.trim() || 'no reason given', at: new Date().toISOString(), version };
   if (existing) await ctx.halts.replace(alert.id, existing, halt);
   else if (!(await ctx.halts.set(alert.id, halt))) return { outcome: 'already', halt: (await ctx.halts.get(alert.id)) ?? halt, skipped: {} };

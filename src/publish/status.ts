@@ -6,6 +6,7 @@ import type { PublicationState } from '../store/publications.js';
 import { EMAIL_CHANNEL } from './rendered.js';
 import { deliveryId, parseDeliveryChannel } from '../delivery/delivery-channel.js';
 import type { Halt } from '../store/halts.js';
+import { fanOutOver } from './halt.js';
 import { probeRedisWrites, redisWriteProblem } from '../store/redis-writes.js';
 
 export interface DeliveryProblem {
@@ -50,8 +51,7 @@ export async function alertStatus(ctx: Context, idOrSlug: string, problemLimit =
   const followUps = await Promise.all(
     Array.from({ length: Math.max(0, versionCount - 1) }, (_, i) => ctx.publications.get(deliveryId(alert.id, i + 2)).then((p) => ({ version: i + 2, ...p }))),
   );
-  const fannedOut = (version: number, state: string) => state === 'fanned-out' || (halt !== null && version <= halt.version && state === 'not-started');
-  const complete = fannedOut(1, publication.state) && followUps.every((f) => fannedOut(f.version, f.state)) && counts.outstanding === 0;
+  const complete = fanOutOver(1, publication.state, halt) && followUps.every((f) => fanOutOver(f.version, f.state, halt)) && counts.outstanding === 0;
   const warnings: string[] = [];
   const redisProblem = redisWriteProblem(writes);
   if (redisProblem) warnings.push(redisProblem);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { decodeEntities, launchBrowser, signedIn, startHarness, TOKENS, type Client, type Harness } from './harness.js';
-import { seriousViolations } from './axe.js';
+import { seriousViolations } from '../helpers/axe.js';
 import { seedSubscribers, storeAlert } from '../helpers/fixtures.js';
 import { waitFor } from '../helpers/context.js';
 import type { ReceivedMail } from '../helpers/smtp.js';
