@@ -15,8 +15,8 @@ import { serialise, textElement, xmlDocument, type XMLBuilder } from '../xml.js'
 export const CAP_NS = 'urn:oasis:names:tc:emergency:cap:1.2';
 
 /**
- * Signs a finished message. Issue 9 plugs in an enveloped XML-DSig signature here; the schema takes
- * it as the last child of <alert>. The default leaves the message unsigned.
+ * Signs a finished message: an enveloped XML-DSig (src/signing/cap-signer.ts), which the schema takes
+ * as the last child of <alert>. `unsigned` is for `signing.enabled: false`.
  */
 export type CapSigner = (xml: string) => string;
 export const unsigned: CapSigner = (xml) => xml;
